@@ -1,0 +1,45 @@
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
+import { ChatSession, type Identity } from './ChatSession.js';
+
+export interface ChatClientOptions {
+  /** Ping the server after this much idle time, to notice a dead connection. */
+  keepaliveTimeMs?: number;
+  /** How long a ping may go unanswered. */
+  keepaliveTimeoutMs?: number;
+}
+
+/** A connection to a chat server; open any number of sessions (streams) on it. */
+export class ChatClient {
+  private readonly channel: Channel;
+  /** The generated nice-grpc client, for calls this class does not wrap. */
+  readonly rpc: ChatServiceClient;
+
+  constructor(
+    /** host:port of the server. */
+    readonly address: string,
+    options: ChatClientOptions = {},
+  ) {
+    this.channel = createChannel(address, undefined, {
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.rpc = createClient(ChatServiceDefinition, this.channel);
+  }
+
+  /** Opens a Channel stream speaking as `identity`. */
+  openSession(identity: Identity): ChatSession {
+    return new ChatSession(this.rpc, identity);
+  }
+
+  /** The rooms that exist now, sorted by name. */
+  async listRooms(): Promise<RoomInfo[]> {
+    return (await this.rpc.listRooms({})).rooms;
+  }
+
+  /** Closes the connection; open streams end with CANCELLED. */
+  close(): void {
+    this.channel.close();
+  }
+}

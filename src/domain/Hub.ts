@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AlreadyJoinedError,
+  ImpersonationError,
+  InvalidContentError,
+  InvalidDisplayNameError,
+  InvalidRequestError,
+  InvalidRoomError,
+  NotJoinedError,
+  RateLimitedError,
+  ServerShutdownError,
+  TooManyRoomsError,
+} from './errors.js';
+import type { EncodeEvent } from './events.js';
+import type { Limits } from './limits.js';
+import { Room, type RoomSummary } from './Room.js';
+import { Session } from './Session.js';
+import { checkContent, checkDisplayName, checkRoom, checkUserId } from './text.js';
+
+export interface JoinCommand {
+  userId: string;
+  room: string;
+  displayName: string;
+  afterSeq: number;
+  history: number;
+  epoch: string;
+}
+
+export interface PublishCommand {
+  userId: string;
+  room: string;
+  content: string;
+  clientMsgId: string;
+  traceContext: Record<string, string>;
+}
+
+export interface LeaveCommand {
+  userId: string;
+  room: string;
+}
+
+export interface HubOptions {
+  limits: Limits;
+  /** Encodes a domain event into wire bytes (the adapter's codec). */
+  encode: EncodeEvent;
+  /** Wall clock for message timestamps, in ms since the Unix epoch. */
+  now?: () => number;
+}
+
+/**
+ * The rooms and sessions of one server. It checks identity, rate and text limits,
+ * then hands each command to its room; it frees rooms that stay empty past their
+ * grace period. Errors are thrown as the domain's typed errors (errors.ts).
+ */
+export class Hub {
+  private readonly rooms = new Map<string, Room>();
+  private readonly sessions = new Set<Session>();
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  private nextSessionId = 1;
+  private idleWaiters: Array<() => void> = [];
+  private readonly limits: Limits;
+  private readonly encode: EncodeEvent;
+  private readonly now: () => number;
+
+  constructor(options: HubOptions) {
+    this.limits = options.limits;
+    this.encode = options.encode;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Open sessions (streams). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Rooms alive, including empty ones in their grace period. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Starts a session for a new stream. */
+  openSession(): Session {
+    const session = new Session(this.nextSessionId++, this.limits, this.encode, (s) => this.closeSession(s));
+    this.sessions.add(session);
+    return session;
+  }
+
+  join(session: Session, cmd: JoinCommand): void {
+    if (!session.bound) {
+      if (cmd.userId === '') throw new InvalidRequestError('user_id is required on the first join');
+      const refusal = checkUserId(cmd.userId, this.limits.maxUserIdLength);
+      if (refusal) throw new InvalidRequestError(refusal);
+    }
+    this.admit(session, cmd.userId, cmd.room, '');
+    if (session.rooms.has(cmd.room)) {
+      throw new AlreadyJoinedError(`already in #${cmd.room} on this stream`, cmd.room);
+    }
+    if (session.rooms.size >= this.limits.maxRoomsPerStream) {
+      throw new TooManyRoomsError(`a stream may be in at most ${this.limits.maxRoomsPerStream} rooms`, cmd.room);
+    }
+    if (!session.bound) {
+      const displayName = cmd.displayName === '' ? cmd.userId : cmd.displayName;
+      const refusal = checkDisplayName(displayName, this.limits.maxDisplayNameLength);
+      if (refusal) throw new InvalidDisplayNameError(refusal, cmd.room);
+      session.userId = cmd.userId;
+      session.displayName = displayName;
+    }
+    const room = this.roomFor(cmd.room);
+    session.rooms.set(room.name, room);
+    room.join(session, cmd);
+  }
+
+  publish(session: Session, cmd: PublishCommand): void {
+    this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
+    const room = session.rooms.get(cmd.room);
+    if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
+    const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
+    if (refusal) throw new InvalidContentError(refusal, cmd.room, cmd.clientMsgId);
+    room.publish(session, cmd.content, cmd.clientMsgId, cmd.traceContext);
+  }
+
+  leave(session: Session, cmd: LeaveCommand): void {
+    this.admit(session, cmd.userId, cmd.room, '');
+    const room = session.rooms.get(cmd.room);
+    if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room);
+    session.rooms.delete(room.name);
+    room.leave(session, true);
+    this.releaseIfEmpty(room);
+  }
+
+  /** Leaves every room the session is in and forgets it. Safe to call twice. */
+  closeSession(session: Session): void {
+    if (!this.sessions.delete(session)) return;
+    for (const room of session.rooms.values()) {
+      room.leave(session, false);
+      this.releaseIfEmpty(room);
+    }
+    session.rooms.clear();
+    if (this.sessions.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  listRooms(): RoomSummary[] {
+    return [...this.rooms.values()].map((room) => room.summary()).sort((a, b) => (a.room < b.room ? -1 : 1));
+  }
+
+  /** Tells every session the server is shutting down, then ends each once its queue is written. */
+  drain(): void {
+    for (const session of this.sessions) {
+      session.send({
+        kind: 'generic',
+        code: 'SERVER_SHUTDOWN',
+        message: 'the server is shutting down; reconnect and resume',
+        room: '',
+      });
+      session.queue.close(new ServerShutdownError('SERVER_SHUTDOWN: the server is shutting down'));
+    }
+  }
+
+  /** Resolves once no session is open. */
+  whenIdle(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops the grace timers (for a server that is going away). */
+  dispose(): void {
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
+  }
+
+  /** Identity first (no one speaks as someone else), then the rate, then the room name. */
+  private admit(session: Session, userId: string, room: string, clientMsgId: string): void {
+    if (session.bound && userId !== '' && userId !== session.userId) {
+      throw new ImpersonationError(`this stream is bound to user "${session.userId}", not "${userId}"`);
+    }
+    if (!session.rate.take()) {
+      throw new RateLimitedError(
+        `more than ${this.limits.ratePerSecond} requests per second (burst ${this.limits.rateBurst})`,
+        room,
+        clientMsgId,
+      );
+    }
+    const refusal = checkRoom(room, this.limits.maxRoomLength);
+    if (refusal) throw new InvalidRoomError(refusal, room, clientMsgId);
+  }
+
+  private roomFor(name: string): Room {
+    const timer = this.graceTimers.get(name);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.graceTimers.delete(name);
+    }
+    let room = this.rooms.get(name);
+    if (room === undefined) {
+      room = new Room(name, randomBytes(6).toString('base64url'), this.limits, this.encode, this.now);
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  /** An empty room keeps its history for the grace period, so a lone member can resume. */
+  private releaseIfEmpty(room: Room): void {
+    if (!room.isEmpty || this.graceTimers.has(room.name)) return;
+    const free = () => {
+      this.graceTimers.delete(room.name);
+      if (room.isEmpty && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+    };
+    if (this.limits.roomGraceMs <= 0) return free();
+    this.graceTimers.set(room.name, setTimeout(free, this.limits.roomGraceMs).unref());
+  }
+}

@@ -1,0 +1,150 @@
+import type { ChatMessage, EncodeEvent, MemberInfo, SequencedEvent } from './events.js';
+import { History } from './History.js';
+import type { Limits } from './limits.js';
+import type { Session } from './Session.js';
+
+/** What a join asks of the room beyond the session itself. */
+export interface JoinOptions {
+  /** Resume after this seq (0 with an empty epoch: no resume). */
+  afterSeq: number;
+  /** The epoch afterSeq belongs to ('' means this one). */
+  epoch: string;
+  /** How many recent messages the JoinAck should carry. */
+  history: number;
+}
+
+/** A room as ListRooms shows it. */
+export interface RoomSummary {
+  room: string;
+  memberCount: number;
+  lastSeq: number;
+  epoch: string;
+}
+
+interface Member extends MemberInfo {
+  sessions: Set<Session>;
+}
+
+/**
+ * A room actor: it alone owns its members, sequence and history. Each command
+ * runs to completion synchronously, so commands apply one at a time in arrival
+ * order; each event gets the next seq, is encoded once, held in history and
+ * queued to every member session without waiting for any of them.
+ */
+export class Room {
+  private seq = 0;
+  private readonly members = new Map<string, Member>();
+  private readonly sessions = new Set<Session>();
+  private readonly history: History;
+
+  constructor(
+    readonly name: string,
+    /** Names this life of the room's sequence. */
+    readonly epoch: string,
+    private readonly limits: Limits,
+    private readonly encode: EncodeEvent,
+    private readonly now: () => number,
+  ) {
+    this.history = new History(limits.historyEvents, limits.historyBytes);
+  }
+
+  get isEmpty(): boolean {
+    return this.sessions.size === 0;
+  }
+
+  summary(): RoomSummary {
+    return { room: this.name, memberCount: this.members.size, lastSeq: this.seq, epoch: this.epoch };
+  }
+
+  /**
+   * Adds the session: JoinAck, then (on resume) a MISSED_EVENTS notice if events
+   * were lost and the held events after `afterSeq`, then, when this is the
+   * user's first session here, the join notice as the room's next event.
+   */
+  join(session: Session, options: JoinOptions): void {
+    const lastSeq = this.seq;
+    let member = this.members.get(session.userId);
+    const announce = member === undefined;
+    if (member === undefined) {
+      member = { userId: session.userId, displayName: session.displayName, sessions: new Set() };
+      this.members.set(member.userId, member);
+    }
+    member.sessions.add(session);
+    this.sessions.add(session);
+
+    const resume = options.afterSeq > 0 || options.epoch !== '';
+    const sameLife = (options.epoch === '' || options.epoch === this.epoch) && options.afterSeq <= lastSeq;
+    const oldest = this.history.oldestSeq ?? lastSeq + 1;
+    const recovered = resume && sameLife && oldest <= options.afterSeq + 1;
+    session.send({
+      kind: 'ack',
+      room: this.name,
+      userId: session.userId,
+      welcome: `Welcome to #${this.name}, ${session.displayName}!`,
+      members: [...this.members.values()].map(({ userId, displayName }) => ({ userId, displayName })),
+      history: this.history.lastMessages(Math.min(options.history, this.limits.maxJoinHistory)),
+      lastSeq,
+      epoch: this.epoch,
+      recovered,
+    });
+    if (resume) {
+      if (!recovered) {
+        const missedCount = sameLife ? oldest - options.afterSeq - 1 : 0;
+        session.send({
+          kind: 'generic',
+          code: 'MISSED_EVENTS',
+          message: sameLife
+            ? `missed ${missedCount} events of #${this.name} that are no longer held`
+            : `#${this.name} restarted its sequence (epoch ${this.epoch}); earlier events are lost`,
+          room: this.name,
+          missedCount,
+        });
+      }
+      for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame);
+    }
+    if (announce) this.sequence(this.presence('user_joined', member));
+  }
+
+  /** Removes the session; the user's last session leaving is announced as the next event. */
+  leave(session: Session, explicit: boolean): void {
+    const member = this.members.get(session.userId);
+    if (member === undefined || !member.sessions.delete(session)) return;
+    this.sessions.delete(session);
+    if (member.sessions.size === 0) {
+      this.members.delete(member.userId);
+      const frame = this.sequence(this.presence('user_left', member));
+      // The leaver is no longer a member, but an explicit leave deserves its answer.
+      if (explicit) session.deliver(frame);
+    } else if (explicit) {
+      session.send({ kind: 'session_left', room: this.name, userId: member.userId, displayName: member.displayName });
+    }
+  }
+
+  /** Sequences a chat message from a member session and fans it out. */
+  publish(session: Session, content: string, clientMsgId: string, traceContext: Record<string, string>): void {
+    const message: ChatMessage = {
+      room: this.name,
+      seq: this.seq + 1,
+      userId: session.userId,
+      displayName: session.displayName,
+      content,
+      timestampUtc: this.now(),
+      clientMsgId,
+      traceContext,
+    };
+    this.sequence({ kind: 'message', message });
+  }
+
+  private presence(kind: 'user_joined' | 'user_left', member: Member): SequencedEvent {
+    return { kind, room: this.name, seq: this.seq + 1, userId: member.userId, displayName: member.displayName };
+  }
+
+  /** Gives the event the next seq, encodes it once, holds it and queues it to every session. */
+  private sequence(event: SequencedEvent): Uint8Array {
+    this.seq += 1;
+    const frame = this.encode(event);
+    this.history.append({ event, frame });
+    for (const session of this.sessions) session.deliver(frame);
+    return frame;
+  }
+}

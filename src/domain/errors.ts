@@ -1,0 +1,81 @@
+/**
+ * The domain's failures, one class each (shaped after nats.js core/src/errors.ts).
+ * The gRPC adapter maps them in one place (src/server/toServerError.ts): a
+ * RoomRequestError becomes a TYPE_ERROR notice and the stream goes on; a
+ * StreamError ends the stream with a status.
+ */
+
+/** A request about one room was refused; the stream goes on. */
+export abstract class RoomRequestError extends Error {
+  /** The machine-readable code sent in the notice. */
+  abstract readonly code: string;
+
+  constructor(
+    message: string,
+    /** The room the request was about. */
+    readonly room: string,
+    /** The chat message's client_msg_id, when the request was a chat. */
+    readonly clientMsgId = '',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class NotJoinedError extends RoomRequestError {
+  override name = 'NotJoinedError';
+  readonly code = 'NOT_JOINED';
+}
+
+export class AlreadyJoinedError extends RoomRequestError {
+  override name = 'AlreadyJoinedError';
+  readonly code = 'ALREADY_JOINED';
+}
+
+export class InvalidRoomError extends RoomRequestError {
+  override name = 'InvalidRoomError';
+  readonly code = 'INVALID_ROOM';
+}
+
+export class InvalidContentError extends RoomRequestError {
+  override name = 'InvalidContentError';
+  readonly code = 'INVALID_CONTENT';
+}
+
+export class InvalidDisplayNameError extends RoomRequestError {
+  override name = 'InvalidDisplayNameError';
+  readonly code = 'INVALID_DISPLAY_NAME';
+}
+
+export class RateLimitedError extends RoomRequestError {
+  override name = 'RateLimitedError';
+  readonly code = 'RATE_LIMITED';
+}
+
+export class TooManyRoomsError extends RoomRequestError {
+  override name = 'TooManyRoomsError';
+  readonly code = 'TOO_MANY_ROOMS';
+}
+
+/** A failure that ends the whole stream. */
+export abstract class StreamError extends Error {}
+
+/** The request is malformed (no message set, no or bad user_id on the first join). */
+export class InvalidRequestError extends StreamError {
+  override name = 'InvalidRequestError';
+}
+
+/** The envelope names a user other than the one the stream is bound to. */
+export class ImpersonationError extends StreamError {
+  override name = 'ImpersonationError';
+}
+
+/** The session's outbound queue passed its bound: it is cut off and must resume. */
+export class SlowConsumerError extends StreamError {
+  override name = 'SlowConsumerError';
+}
+
+/** The server is draining: the client should reconnect (elsewhere, or later). */
+export class ServerShutdownError extends StreamError {
+  override name = 'ServerShutdownError';
+}

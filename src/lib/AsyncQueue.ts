@@ -1,0 +1,150 @@
+/** Thrown into a queue's consumer when the queue is aborted without a reason. */
+export class QueueAbortedError extends Error {
+  override name = 'QueueAbortedError';
+}
+
+/** Bounds of a {@link AsyncQueue}; a push past either one is refused. */
+export interface QueueBounds {
+  /** Most items held at once. */
+  maxItems: number;
+  /** Most bytes held at once (as counted by the pusher). */
+  maxBytes: number;
+}
+
+const unbounded: QueueBounds = { maxItems: Infinity, maxBytes: Infinity };
+
+/**
+ * A single-consumer queue read as an async iterator. `push` never waits: a push
+ * past the bounds returns false and leaves the queue as it was, so the caller
+ * decides what overflow means. `close` lets the consumer drain what is queued and
+ * then ends it (with an error, if given); `abort` drops what is queued and ends it
+ * at once. Both are safe to call twice (the first call wins).
+ * Shaped after nats.js `core/src/queued_iterator.ts`.
+ */
+export class AsyncQueue<T> implements AsyncIterable<T> {
+  private items: T[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private heldBytes = 0;
+  private done = false;
+  private endError: unknown = undefined;
+  private wake: (() => void) | undefined;
+  private roomWaiters: Array<() => void> = [];
+  private iterating = false;
+
+  constructor(private readonly bounds: QueueBounds = unbounded) {}
+
+  /** Items waiting to be consumed. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Bytes waiting to be consumed. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /** True once closed or aborted: later pushes are ignored. */
+  get closed(): boolean {
+    return this.done;
+  }
+
+  /** Queues an item; false if the queue is closed or the item would pass a bound. */
+  push(item: T, bytes = 0): boolean {
+    if (this.done) return false;
+    if (this.length + 1 > this.bounds.maxItems || this.heldBytes + bytes > this.bounds.maxBytes) {
+      return false;
+    }
+    this.items.push(item);
+    this.sizes.push(bytes);
+    this.heldBytes += bytes;
+    this.notify();
+    return true;
+  }
+
+  /** Ends the queue once the consumer has taken what is queued; `error`, if any, is thrown then. */
+  close(error?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.endError = error;
+    this.notify();
+  }
+
+  /** Drops what is queued and ends the consumer now with `error`. */
+  abort(error: unknown = new QueueAbortedError('queue aborted')): void {
+    if (this.done && this.length === 0) return;
+    this.done = true;
+    this.endError = error;
+    this.items = [];
+    this.sizes = [];
+    this.head = 0;
+    this.heldBytes = 0;
+    this.notify();
+  }
+
+  /**
+   * Resolves when at most half of each bound is in use, or the queue has ended:
+   * lets a producer pace itself by its consumer without ever overflowing.
+   */
+  whenRoom(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    if (this.iterating) throw new Error('AsyncQueue has a single consumer');
+    this.iterating = true;
+    try {
+      for (;;) {
+        if (this.head < this.items.length) {
+          const item = this.items[this.head] as T;
+          this.heldBytes -= this.sizes[this.head] as number;
+          this.head += 1;
+          this.compact();
+          yield item;
+          continue;
+        }
+        if (this.done) {
+          if (this.endError !== undefined) throw this.endError;
+          return;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      // The consumer may stop early (break, or an error thrown into it): nothing
+      // will read what is left, so free it.
+      this.abort(this.endError ?? new QueueAbortedError('consumer stopped'));
+      this.releaseRoomWaiters();
+    }
+  }
+
+  private hasRoom(): boolean {
+    return (
+      this.done ||
+      (this.length <= this.bounds.maxItems / 2 && this.heldBytes <= this.bounds.maxBytes / 2)
+    );
+  }
+
+  private compact(): void {
+    // Drop consumed slots in batches, so a long-lived queue does not keep them.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+    if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoomWaiters();
+  }
+
+  private releaseRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+    if (this.done) this.releaseRoomWaiters();
+  }
+}

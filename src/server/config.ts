@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import type { Limits } from '../domain/limits.js';
+import { settings } from './settings.js';
+
+/** Everything the server is started with. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  limits: Limits;
+  maxMessageBytes: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  drainGraceMs: number;
+  logLevel: string;
+}
+
+/** A setting has a value it cannot take; the message names both and what is allowed. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads the configuration from the environment and flags (flags win). */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) return 'help';
+
+  const numbers: Record<string, number> = {};
+  for (const s of settings) {
+    const fromFlag = s.key === 'port' ? values.port : undefined;
+    const name = fromFlag !== undefined ? '--port' : s.env;
+    const raw = fromFlag ?? env[s.env];
+    numbers[s.key] = raw === undefined || raw === '' ? s.default : parseInteger(name, raw, s.min, s.max);
+  }
+  const host = values.host ?? env.CHAT_GRPC_HOST ?? '0.0.0.0';
+  if (host.trim() === '' || /\s/.test(host)) {
+    throw new ConfigError(`${values.host !== undefined ? '--host' : 'CHAT_GRPC_HOST'}="${host}" is not a host name or address`);
+  }
+  const logLevel = env.CHAT_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`CHAT_LOG_LEVEL="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const n = (key: string) => numbers[key] as number;
+  const limits: Limits = {
+    maxRoomLength: n('maxRoomLength'),
+    maxUserIdLength: n('maxUserIdLength'),
+    maxDisplayNameLength: n('maxDisplayNameLength'),
+    maxContentBytes: n('maxContentBytes'),
+    maxRoomsPerStream: n('maxRoomsPerStream'),
+    historyEvents: n('historyEvents'),
+    historyBytes: n('historyBytes'),
+    maxJoinHistory: n('maxJoinHistory'),
+    roomGraceMs: n('roomGraceMs'),
+    queueEvents: n('queueEvents'),
+    queueBytes: n('queueBytes'),
+    ratePerSecond: n('ratePerSecond'),
+    rateBurst: n('rateBurst'),
+  };
+  // A resume replays up to a whole history into the queue at once: it must fit.
+  if (limits.queueEvents <= limits.historyEvents + limits.maxJoinHistory) {
+    throw new ConfigError(
+      `CHAT_QUEUE_EVENTS=${limits.queueEvents} must be more than CHAT_HISTORY_EVENTS + CHAT_MAX_JOIN_HISTORY (${limits.historyEvents + limits.maxJoinHistory}), so a resume fits in the queue`,
+    );
+  }
+  if (limits.queueBytes <= 2 * limits.historyBytes) {
+    throw new ConfigError(
+      `CHAT_QUEUE_BYTES=${limits.queueBytes} must be more than twice CHAT_HISTORY_BYTES (${2 * limits.historyBytes}), so a resume fits in the queue`,
+    );
+  }
+  return {
+    host,
+    port: n('port'),
+    limits,
+    maxMessageBytes: n('maxMessageBytes'),
+    keepaliveTimeMs: n('keepaliveTimeMs'),
+    keepaliveTimeoutMs: n('keepaliveTimeoutMs'),
+    drainGraceMs: n('drainGraceMs'),
+    logLevel,
+  };
+}
+
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}="${raw}" is not allowed: expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** The --help text: flags, then every variable with its default and meaning. */
+export function usage(): string {
+  const rows = settings.map((s) => `  ${s.env.padEnd(30)} ${String(s.default).padEnd(9)} ${s.doc}`);
+  return [
+    'Usage: npm start -- [--host HOST] [--port PORT]',
+    '',
+    'Serves chat.v1 (gRPC) with rooms in memory.',
+    '',
+    'Flags:',
+    '  --host HOST   address to listen on (CHAT_GRPC_HOST, default 0.0.0.0)',
+    '  --port PORT   port to listen on (CHAT_GRPC_PORT, default 50051)',
+    '  --help        print this and exit',
+    '',
+    'Environment (variable, default, meaning):',
+    `  ${'CHAT_GRPC_HOST'.padEnd(30)} ${'0.0.0.0'.padEnd(9)} address to listen on`,
+    ...rows,
+    `  ${'CHAT_LOG_LEVEL'.padEnd(30)} ${'info'.padEnd(9)} ${LOG_LEVELS.join('|')}`,
+    '',
+  ].join('\n');
+}

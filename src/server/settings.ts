@@ -1,0 +1,39 @@
+import { defaultLimits, type Limits } from '../domain/limits.js';
+
+/** One setting: its variable, default, bounds and meaning. README's table lists the same. */
+export interface Setting<K extends string> {
+  key: K;
+  env: string;
+  default: number;
+  min: number;
+  max: number;
+  doc: string;
+}
+
+type ServerKey = 'port' | 'drainGraceMs' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'maxMessageBytes';
+
+const KIB = 1024;
+const MIB = 1024 * 1024;
+const HOUR = 3_600_000;
+
+/** Every numeric setting. The one place where names, defaults and bounds are decided. */
+export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
+  { key: 'port', env: 'CHAT_GRPC_PORT', default: 50051, min: 0, max: 65535, doc: 'TCP port to listen on (0 picks a free one)' },
+  { key: 'maxMessageBytes', env: 'CHAT_MAX_MESSAGE_BYTES', default: 16 * KIB, min: 1 * KIB, max: 4 * MIB, doc: 'largest envelope accepted; a larger one ends the stream with RESOURCE_EXHAUSTED' },
+  { key: 'maxContentBytes', env: 'CHAT_MAX_CONTENT_BYTES', default: defaultLimits.maxContentBytes, min: 1, max: 1 * MIB, doc: 'largest message content in UTF-8 bytes (INVALID_CONTENT above it)' },
+  { key: 'maxRoomLength', env: 'CHAT_MAX_ROOM_LENGTH', default: defaultLimits.maxRoomLength, min: 1, max: 1024, doc: 'longest room name; rooms are letters, digits, `.` `_` `-`' },
+  { key: 'maxUserIdLength', env: 'CHAT_MAX_USER_ID_LENGTH', default: defaultLimits.maxUserIdLength, min: 1, max: 1024, doc: 'longest user id; user ids are letters, digits, `.` `_` `@` `-`' },
+  { key: 'maxDisplayNameLength', env: 'CHAT_MAX_DISPLAY_NAME_LENGTH', default: defaultLimits.maxDisplayNameLength, min: 1, max: 1024, doc: 'longest display name, in characters; no control or invisible characters' },
+  { key: 'maxRoomsPerStream', env: 'CHAT_MAX_ROOMS_PER_STREAM', default: defaultLimits.maxRoomsPerStream, min: 1, max: 10_000, doc: 'rooms one stream may be in at once (TOO_MANY_ROOMS above it)' },
+  { key: 'historyEvents', env: 'CHAT_HISTORY_EVENTS', default: defaultLimits.historyEvents, min: 0, max: 1_000_000, doc: 'events each room holds for history and resume' },
+  { key: 'historyBytes', env: 'CHAT_HISTORY_BYTES', default: defaultLimits.historyBytes, min: 0, max: 1024 * MIB, doc: 'encoded bytes each room holds for history and resume' },
+  { key: 'maxJoinHistory', env: 'CHAT_MAX_JOIN_HISTORY', default: defaultLimits.maxJoinHistory, min: 0, max: 100_000, doc: 'most messages a JoinAck carries, whatever `history` asks' },
+  { key: 'roomGraceMs', env: 'CHAT_ROOM_GRACE_MS', default: defaultLimits.roomGraceMs, min: 0, max: 24 * HOUR, doc: 'how long an empty room keeps its history and sequence' },
+  { key: 'queueEvents', env: 'CHAT_QUEUE_EVENTS', default: defaultLimits.queueEvents, min: 16, max: 10_000_000, doc: 'events queued for one stream before it is cut off (SLOW_CONSUMER)' },
+  { key: 'queueBytes', env: 'CHAT_QUEUE_BYTES', default: defaultLimits.queueBytes, min: 16 * KIB, max: 4096 * MIB, doc: 'bytes queued for one stream before it is cut off (SLOW_CONSUMER)' },
+  { key: 'ratePerSecond', env: 'CHAT_RATE_PER_SECOND', default: defaultLimits.ratePerSecond, min: 0, max: 1_000_000, doc: 'envelopes per second per stream (RATE_LIMITED above it); 0 turns the limit off' },
+  { key: 'rateBurst', env: 'CHAT_RATE_BURST', default: defaultLimits.rateBurst, min: 1, max: 1_000_000, doc: 'envelopes a stream may send at once above the rate' },
+  { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
+  { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
+  { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },
+];

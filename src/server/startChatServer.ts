@@ -1,0 +1,97 @@
+import { createServer } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
+import { pino, type Logger } from 'pino';
+import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
+import { Hub } from '../domain/Hub.js';
+import { channelHandler } from './channel.js';
+import { chatWireDefinition } from './chatWireDefinition.js';
+import type { ServerConfig } from './config.js';
+import { encodeEvent } from './encodeEvent.js';
+import { loadDescriptorSet } from './loadDescriptorSet.js';
+import { createTerminator } from './terminator.js';
+
+/** A running chat server. */
+export interface ChatServer {
+  /** The port it listens on (the real one when 0 was asked for). */
+  readonly port: number;
+  /** The rooms and sessions, for inspection. */
+  readonly hub: Hub;
+  /**
+   * Graceful drain: health goes NOT_SERVING, new streams are refused, every
+   * stream gets SERVER_SHUTDOWN then UNAVAILABLE once its events are written;
+   * after drainGraceMs whatever is still open is closed by force.
+   */
+  drain(): Promise<void>;
+}
+
+const SERVICE = ChatServiceDefinition.fullName;
+
+export async function startChatServer(config: ServerConfig, logger?: Logger): Promise<ChatServer> {
+  const log = logger ?? pino({ level: config.logLevel });
+  const hub = new Hub({ limits: config.limits, encode: encodeEvent });
+  const gate = { draining: false };
+  const terminator = createTerminator();
+  const health = HealthState();
+
+  const server = createServer({
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    // Ping idle connections and close those that do not answer, so a peer that
+    // vanished without a FIN (half-open) has its streams ended and sessions freed
+    // within keepaliveTimeMs + keepaliveTimeoutMs.
+    'grpc.keepalive_time_ms': config.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  }).use(terminator.middleware);
+
+  const channel = channelHandler(hub, gate, log);
+  server.add(chatWireDefinition, {
+    async *channel(requests, context) {
+      context.abortOnTerminate();
+      yield* channel(requests, context);
+    },
+    async listRooms() {
+      return ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
+    },
+  });
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  server.add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [SERVICE, 'grpc.health.v1.Health']));
+  health.setStatus('healthy');
+  health.setStatus('healthy', SERVICE);
+
+  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
+  log.info({ event: 'listening', host: config.host, port });
+
+  let drained: Promise<void> | undefined;
+  async function drain(): Promise<void> {
+    gate.draining = true;
+    health.setStatus('unhealthy');
+    health.setStatus('unhealthy', SERVICE);
+    log.info({ event: 'drain_start', streams: hub.sessionCount, graceMs: config.drainGraceMs });
+    const deadline = Date.now() + config.drainGraceMs;
+    hub.drain();
+    await withTimeout(hub.whenIdle(), config.drainGraceMs);
+    terminator.terminate();
+    const closed = await withTimeout(server.shutdown(), Math.max(0, deadline - Date.now()));
+    if (!closed) server.forceShutdown();
+    hub.dispose();
+    log.info({ event: 'drain_end', forced: !closed, streamsLeft: hub.sessionCount });
+  }
+
+  return {
+    port,
+    hub,
+    drain: () => (drained ??= drain()),
+  };
+}
+
+/** Waits for the promise at most `ms`; true if it settled in time. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,76 @@
+import { pino } from 'pino';
+import { ChatClient } from '../../src/client/ChatClient.js';
+import type { Identity } from '../../src/client/ChatSession.js';
+import type { Limits } from '../../src/domain/limits.js';
+import { loadConfig, type ServerConfig } from '../../src/server/config.js';
+import { type ChatServer, startChatServer } from '../../src/server/startChatServer.js';
+import { EventLog } from './EventLog.js';
+import { waitFor } from './waitFor.js';
+
+export interface TestServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
+  limits?: Partial<Limits>;
+}
+
+/**
+ * A real chat server on 127.0.0.1:0 plus the clients a test opens on it.
+ * `stop()` closes every client, checks that the server freed every session
+ * (a leak fails the test), and drains the server.
+ */
+export class TestServer {
+  private readonly clients: ChatClient[] = [];
+  private constructor(
+    readonly server: ChatServer,
+    readonly config: ServerConfig,
+  ) {}
+
+  static async start(options: TestServerOptions = {}): Promise<TestServer> {
+    const defaults = loadConfig({}, []) as ServerConfig;
+    const config: ServerConfig = {
+      ...defaults,
+      host: '127.0.0.1',
+      port: 0,
+      drainGraceMs: 2000,
+      ...options,
+      limits: { ...defaults.limits, ...options.limits },
+    };
+    const server = await startChatServer(config, pino({ level: 'silent' }));
+    return new TestServer(server, config);
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.server.port}`;
+  }
+
+  get hub() {
+    return this.server.hub;
+  }
+
+  /** A new connection to the server, closed by stop(). */
+  client(): ChatClient {
+    const client = new ChatClient(this.address);
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Opens a stream on its own connection and starts logging its events. */
+  open(identity: Identity, client: ChatClient = this.client()): EventLog {
+    return new EventLog(client.openSession(identity));
+  }
+
+  /** Opens a stream and joins a room; resolves once the JoinAck is in. */
+  async joined(identity: Identity, room: string, client?: ChatClient): Promise<EventLog> {
+    const log = this.open(identity, client);
+    log.session.join(room);
+    await log.joined(room);
+    return log;
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.clients) client.close();
+    try {
+      await waitFor(() => this.hub.sessionCount === 0, { timeoutMs: 5000, what: 'every session to be freed' });
+    } finally {
+      await this.server.drain();
+    }
+  }
+}
