@@ -25,7 +25,7 @@ export class Session {
   constructor(
     /** Unique per process; for logs. */
     readonly id: number,
-    limits: Limits,
+    private readonly limits: Limits,
     private readonly encode: EncodeEvent,
     private readonly onOverflow: (session: Session) => void,
   ) {
@@ -43,7 +43,7 @@ export class Session {
     if (this.queue.push(frame, frame.byteLength) || this.queue.closed) return;
     this.queue.abort(
       new SlowConsumerError(
-        `SLOW_CONSUMER: more than ${this.queue.length} events or ${this.queue.bytes} bytes queued; resume with after_seq`,
+        `SLOW_CONSUMER: more than ${this.limits.queueEvents} events or ${this.limits.queueBytes} bytes queued for this stream; resume with after_seq`,
       ),
     );
     // Leaving rooms announces the user to others: do it after the fan-out under

@@ -9,8 +9,9 @@ const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 // C0 and C1 control characters and DEL, except tab (\x09) and newline (\x0a).
 const CONTROL_IN_CONTENT = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 // Bidirectional overrides and isolates can disguise text; zero-width and line
-// separators can hide it or break a terminal's layout.
-const DISGUISING = /[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+// separators can hide it or break a terminal's layout; fillers and blanks that are
+// not whitespace (soft hyphen, Hangul fillers, braille blank) make text look empty.
+const DISGUISING = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\u2800\u3164\ufeff\uffa0]/;
 // What the UTF-8 decoder substitutes for bytes that are not valid UTF-8.
 const REPLACEMENT = '\ufffd';
 

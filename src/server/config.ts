@@ -35,9 +35,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     const fromFlag = s.key === 'port' ? values.port : undefined;
     const name = fromFlag !== undefined ? '--port' : s.env;
     const raw = fromFlag ?? env[s.env];
-    numbers[s.key] = raw === undefined || raw === '' ? s.default : parseInteger(name, raw, s.min, s.max);
+    // An empty variable counts as unset; an empty flag is a mistake.
+    const unset = raw === undefined || (fromFlag === undefined && raw === '');
+    numbers[s.key] = unset ? s.default : parseInteger(name, raw, s.min, s.max);
   }
-  const host = values.host ?? env.CHAT_GRPC_HOST ?? '0.0.0.0';
+  const host = values.host ?? (env.CHAT_GRPC_HOST || '0.0.0.0');
   if (host.trim() === '' || /\s/.test(host)) {
     throw new ConfigError(`${values.host !== undefined ? '--host' : 'CHAT_GRPC_HOST'}="${host}" is not a host name or address`);
   }
