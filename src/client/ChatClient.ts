@@ -12,6 +12,7 @@ export interface ChatClientOptions {
 /** A connection to a chat server; open any number of sessions (streams) on it. */
 export class ChatClient {
   private readonly channel: Channel;
+  private readonly sessions = new Set<ChatSession>();
   /** The generated nice-grpc client, for calls this class does not wrap. */
   readonly rpc: ChatServiceClient;
 
@@ -30,7 +31,9 @@ export class ChatClient {
 
   /** Opens a Channel stream speaking as `identity`. */
   openSession(identity: Identity): ChatSession {
-    return new ChatSession(this.rpc, identity);
+    const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session));
+    this.sessions.add(session);
+    return session;
   }
 
   /** The rooms that exist now, sorted by name. */
@@ -38,8 +41,11 @@ export class ChatClient {
     return (await this.rpc.listRooms({})).rooms;
   }
 
-  /** Closes the connection; open streams end with CANCELLED. */
+  /** Cancels every open stream and closes the connection. */
   close(): void {
-    this.channel.close();
+    // grpc-js leaves running calls alone when a channel closes: end them first.
+    for (const session of this.sessions) session.cancel();
+    this.sessions.clear();
+    setImmediate(() => this.channel.close());
   }
 }

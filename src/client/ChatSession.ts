@@ -34,6 +34,7 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
     client: ChatServiceClient,
     /** Who this session speaks as. */
     readonly identity: Identity,
+    private readonly onEnd: () => void = () => {},
   ) {
     this.responses = client.channel(this.outbox, { signal: this.controller.signal });
   }
@@ -66,15 +67,24 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
     this.outbox.close();
   }
 
-  /** Cancels the stream at once. */
+  /** Cancels the stream (on the next turn of the event loop, see below). */
   cancel(): void {
-    this.controller.abort();
+    // @grpc/grpc-js 1.14 loses a cancel made in the same tick a call starts on a
+    // connected channel: it creates the HTTP/2 stream in a promise callback that
+    // does not check whether the call already ended (build/src/resolving-call.js,
+    // getConfig), so the server would keep the stream. After setImmediate the
+    // stream exists and the cancel reaches it.
+    setImmediate(() => this.controller.abort());
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ChatEvent, void, undefined> {
-    for await (const raw of this.responses) {
-      const event = toChatEvent(raw);
-      if (event !== undefined) yield event;
+    try {
+      for await (const raw of this.responses) {
+        const event = toChatEvent(raw);
+        if (event !== undefined) yield event;
+      }
+    } finally {
+      this.onEnd();
     }
   }
 }
