@@ -37,7 +37,11 @@ export interface JoinRequest {
   afterSeq: number;
   /** How many of the room's most recent messages to include in the JoinAck. */
   history: number;
-  /** The room epoch after_seq belongs to, from an earlier JoinAck. */
+  /**
+   * The room epoch after_seq belongs to, from an earlier JoinAck. Empty means
+   * "the current one": the server cannot then tell a restarted room from the old
+   * one unless after_seq is past its newest seq, so resuming clients should send it.
+   */
   epoch: string;
 }
 
