@@ -1,3 +1,4 @@
+import { afterEach } from '@jest/globals';
 import { pino } from 'pino';
 import { ChatClient } from '../../src/client/ChatClient.js';
 import type { Identity } from '../../src/client/ChatSession.js';
@@ -73,4 +74,17 @@ export class TestServer {
       await this.server.drain();
     }
   }
+}
+
+/**
+ * For a test file whose tests each start their own server: registers an afterEach
+ * that stops it (failing the test if a session leaked) and returns the starter.
+ */
+export function serverPerTest(): (options?: TestServerOptions) => Promise<TestServer> {
+  let current: TestServer | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return async (options = {}) => (current = await TestServer.start(options));
 }

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Status } from 'nice-grpc';
 import { type JoinAck, ServerNotice_Type } from '../../gen/chat/v1/chat.js';
 import { type ChatEvent, seqOf } from '../../src/client/ChatEvent.js';
 import type { Limits } from '../../src/domain/limits.js';
 import type { EventLog } from '../helpers/EventLog.js';
-import { TestServer } from '../helpers/testServer.js';
+import { serverPerTest, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -13,17 +13,10 @@ import { waitFor } from '../helpers/waitFor.js';
  * (MISSED_EVENTS), and how an empty room keeps, then loses, its sequence.
  */
 
-let t: TestServer | undefined;
-afterEach(async () => {
-  await t?.stop();
-  t = undefined;
-});
+const startServer = serverPerTest();
 
-/** Starts a server with these limits; afterEach stops it (failing the test if a session leaked). */
-async function start(limits: Partial<Limits> = {}): Promise<TestServer> {
-  t = await TestServer.start({ limits });
-  return t;
-}
+/** Starts a server with these limits, stopped after the test (which fails if a session leaked). */
+const start = (limits: Partial<Limits> = {}) => startServer({ limits });
 
 const ROOM = 'lobby';
 
@@ -65,8 +58,8 @@ async function dropConnection(log: EventLog, witness: EventLog): Promise<void> {
 }
 
 /** Opens a new stream that joins with after_seq/epoch and waits for its JoinAck. */
-async function resume(userId: string, afterSeq: number, epoch: string): Promise<{ log: EventLog; ack: JoinAck }> {
-  const log = (t as TestServer).open({ userId });
+async function resume(t: TestServer, userId: string, afterSeq: number, epoch: string): Promise<{ log: EventLog; ack: JoinAck }> {
+  const log = t.open({ userId });
   log.session.join(ROOM, { afterSeq, epoch });
   return { log, ack: await log.joined(ROOM) };
 }
@@ -119,7 +112,7 @@ describe('resume within history', () => {
     await sendAll(alice, ['while away 1', 'while away 2', 'while away 3']);
     const newest = lastSeen(alice);
 
-    const { log: bob2, ack } = await resume('bob', seen, epoch);
+    const { log: bob2, ack } = await resume(t, 'bob', seen, epoch);
     expect(ack).toMatchObject({ recovered: true, epoch, lastSeq: newest });
     // Own join notice comes after the replay; then a live message.
     await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
@@ -145,7 +138,7 @@ describe('resume within history', () => {
     const seen = lastSeen(bob1);
     await sendAll(alice, ['two', 'three']);
 
-    const { log: bob2, ack } = await resume('bob', seen, epoch);
+    const { log: bob2, ack } = await resume(t, 'bob', seen, epoch);
     expect(ack.recovered).toBe(true);
     expect(ack.members.filter((m) => m.userId === 'bob')).toHaveLength(1);
     alice.session.send(ROOM, 'live');
@@ -171,7 +164,7 @@ describe('resume beyond history', () => {
     const newest = lastSeen(alice);
     const oldestHeld = newest - 10 + 1;
 
-    const { log: bob2, ack } = await resume('bob', seen, epoch);
+    const { log: bob2, ack } = await resume(t, 'bob', seen, epoch);
     expect(ack).toMatchObject({ recovered: false, epoch, lastSeq: newest });
     await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
 
@@ -199,9 +192,9 @@ describe('resume beyond history', () => {
     const oldestHeld = newest - 10 + 1;
 
     // Alice's further streams do not announce her, so the room's history stays as it is.
-    const edge = await resume('alice', oldestHeld - 1, epoch);
+    const edge = await resume(t, 'alice', oldestHeld - 1, epoch);
     expect(edge.ack).toMatchObject({ recovered: true, lastSeq: newest });
-    const beyond = await resume('alice', oldestHeld - 2, epoch);
+    const beyond = await resume(t, 'alice', oldestHeld - 2, epoch);
     expect(beyond.ack).toMatchObject({ recovered: false, lastSeq: newest });
 
     for (const { log } of [edge, beyond]) {
@@ -255,7 +248,7 @@ describe('resume beyond history', () => {
     await sendAll(alice, ['c']);
     const newest = lastSeen(alice);
 
-    const { log: bob2, ack } = await resume('bob', seen, `not-${epoch}`);
+    const { log: bob2, ack } = await resume(t, 'bob', seen, `not-${epoch}`);
     expect(ack).toMatchObject({ recovered: false, epoch, lastSeq: newest });
     await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
 
@@ -288,7 +281,7 @@ describe('an empty room', () => {
     const rooms = await t.client().listRooms();
     expect(rooms).toEqual([{ room: ROOM, memberCount: 0, lastSeq: seen + 1, epoch }]);
 
-    const { log: alice2, ack } = await resume('alice', seen, epoch);
+    const { log: alice2, ack } = await resume(t, 'alice', seen, epoch);
     expect(ack).toMatchObject({ recovered: true, epoch, lastSeq: seen + 1 });
     await alice2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'alice', 'own join notice');
     expect(seqs(alice2)).toEqual([seen + 1, seen + 2]); // her leave, then her new join
@@ -313,7 +306,7 @@ describe('an empty room', () => {
     });
 
     // A resume against the freed room's epoch cannot recover anything.
-    const { log: alice2, ack } = await resume('alice', seen, epoch);
+    const { log: alice2, ack } = await resume(t, 'alice', seen, epoch);
     expect(ack.epoch).not.toBe('');
     expect(ack.epoch).not.toBe(epoch);
     expect(ack).toMatchObject({ recovered: false, lastSeq: 0 });

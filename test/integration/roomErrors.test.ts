@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Client, credentials, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { Status } from 'nice-grpc';
@@ -11,7 +11,7 @@ import {
 import type { ChatEvent } from '../../src/client/ChatEvent.js';
 import type { Limits } from '../../src/domain/limits.js';
 import type { EventLog } from '../helpers/EventLog.js';
-import { TestServer } from '../helpers/testServer.js';
+import { serverPerTest } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -20,17 +20,10 @@ import { waitFor } from '../helpers/waitFor.js';
  * for chat, the client_msg_id, and the stream goes on delivering messages.
  */
 
-let t: TestServer | undefined;
-afterEach(async () => {
-  await t?.stop();
-  t = undefined;
-});
+const startServer = serverPerTest();
 
-/** Starts a server with these limits; afterEach stops it (failing the test if a session leaked). */
-async function start(limits: Partial<Limits> = {}): Promise<TestServer> {
-  t = await TestServer.start({ limits });
-  return t;
-}
+/** Starts a server with these limits, stopped after the test (which fails if a session leaked). */
+const start = (limits: Partial<Limits> = {}) => startServer({ limits });
 
 /** Waits for the TYPE_ERROR notice with this code that `about` picks out. */
 async function errorNotice(
