@@ -22,8 +22,14 @@ const noticeTypes: Record<ServerNotice_Type, ChatEvent['type']> = {
   [ServerNotice_Type.UNRECOGNIZED]: 'notice',
 };
 
-/** Types a decoded ServerEvent; undefined for an event with nothing set. */
-export function toChatEvent({ event }: ServerEvent): ChatEvent | undefined {
+/** Types a decoded ServerEvent, unpacking a batch; nothing for an event with nothing set. */
+export function toChatEvents(raw: ServerEvent): ChatEvent[] {
+  if (raw.event?.$case === 'batch') return raw.event.value.events.flatMap(toChatEvents);
+  const event = toChatEvent(raw);
+  return event === undefined ? [] : [event];
+}
+
+function toChatEvent({ event }: ServerEvent): ChatEvent | undefined {
   switch (event?.$case) {
     case 'joined':
       return { type: 'joined', room: event.value.room, ack: event.value };

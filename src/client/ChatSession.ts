@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatServiceClient, ClientEnvelope, DeepPartial } from '../../gen/chat/v1/chat.js';
 import { AsyncQueue } from '../lib/AsyncQueue.js';
-import { type ChatEvent, toChatEvent } from './ChatEvent.js';
+import { type ChatEvent, toChatEvents } from './ChatEvent.js';
 
 /** Who a session speaks as. */
 export interface Identity {
@@ -42,7 +42,8 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
   /** Joins a room; the JoinAck arrives as a `joined` event. */
   join(room: string, options: JoinOptions = {}): void {
     const { userId, displayName = '' } = this.identity;
-    this.envelope({ message: { $case: 'join', value: { userId, room, displayName, ...options } } });
+    // Batches: fewer, larger messages under load; this client unpacks them.
+    this.envelope({ message: { $case: 'join', value: { userId, room, displayName, batchEvents: true, ...options } } });
   }
 
   /** Sends a message; returns its client_msg_id, echoed on the own copy and on errors. */
@@ -79,10 +80,7 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ChatEvent, void, undefined> {
     try {
-      for await (const raw of this.responses) {
-        const event = toChatEvent(raw);
-        if (event !== undefined) yield event;
-      }
+      for await (const raw of this.responses) yield* toChatEvents(raw);
     } finally {
       this.onEnd();
     }

@@ -24,6 +24,8 @@ export interface JoinCommand {
   afterSeq: number;
   history: number;
   epoch: string;
+  /** The client understands batched events; taken from the first join. */
+  batchEvents: boolean;
 }
 
 export interface PublishCommand {
@@ -104,6 +106,7 @@ export class Hub {
       if (refusal) throw new InvalidDisplayNameError(refusal, cmd.room);
       session.userId = cmd.userId;
       session.displayName = displayName;
+      session.batching = cmd.batchEvents;
     }
     const room = this.roomFor(cmd.room);
     session.rooms.set(room.name, room);

@@ -15,6 +15,8 @@ export class Session {
   userId = '';
   /** The bound display name; empty until the first join. */
   displayName = '';
+  /** The client understands batched events (said on its first join). */
+  batching = false;
   /** Rooms this session is in, by name. */
   readonly rooms = new Map<string, Room>();
   /** Encoded ServerEvents waiting for the stream to write them. */

@@ -92,16 +92,33 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for await (const batch of this.batches(Infinity, 1)) yield batch[0] as T;
+  }
+
+  /**
+   * Consumes the queue in batches: each is everything queued at that moment, up
+   * to `maxBytes` and `maxItems` (but always at least one item), oldest first.
+   * Under load items pile up while the consumer is busy, so batches grow exactly
+   * when it helps.
+   */
+  async *batches(maxBytes: number, maxItems = Infinity): AsyncGenerator<T[], void, undefined> {
     if (this.iterating) throw new Error('AsyncQueue has a single consumer');
     this.iterating = true;
     try {
       for (;;) {
         if (this.head < this.items.length) {
-          const item = this.items[this.head] as T;
-          this.heldBytes -= this.sizes[this.head] as number;
-          this.head += 1;
+          const start = this.head;
+          let bytes = this.sizes[start] as number;
+          let end = start + 1;
+          while (end < this.items.length && end - start < maxItems && bytes + (this.sizes[end] as number) <= maxBytes) {
+            bytes += this.sizes[end] as number;
+            end += 1;
+          }
+          const batch = this.items.slice(start, end);
+          this.heldBytes -= bytes;
+          this.head = end;
           this.compact();
-          yield item;
+          yield batch;
           continue;
         }
         if (this.done) {

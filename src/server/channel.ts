@@ -4,7 +4,11 @@ import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
 import { InvalidRequestError, RoomRequestError } from '../domain/errors.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
+import { encodeBatch } from './encodeBatch.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
+
+/** Largest batch written as one ServerEvent (well under a client's 4 MiB default). */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Whether the server still takes new streams. */
 export interface Gate {
@@ -42,7 +46,10 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger) {
 
     let outcome: unknown;
     try {
-      for await (const frame of session.queue) yield frame;
+      for await (const frames of session.queue.batches(MAX_BATCH_BYTES)) {
+        if (frames.length === 1 || !session.batching) yield* frames;
+        else yield encodeBatch(frames);
+      }
     } catch (error) {
       outcome = context.signal.aborted ? context.signal.reason : toServerError(error);
       throw outcome;
@@ -85,6 +92,7 @@ function apply(hub: Hub, session: Session, { message }: ClientEnvelope): void {
         afterSeq: message.value.afterSeq,
         history: message.value.history,
         epoch: message.value.epoch,
+        batchEvents: message.value.batchEvents,
       });
     case 'chat':
       return hub.publish(session, {

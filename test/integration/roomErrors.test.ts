@@ -4,6 +4,7 @@ import { Client, credentials, type ClientDuplexStream, type StatusObject } from 
 import { Status } from 'nice-grpc';
 import {
   ClientEnvelope,
+  JoinRequest,
   ServerEvent,
   type ServerNotice,
   ServerNotice_Type,
@@ -446,7 +447,7 @@ describe('what the server fills in', () => {
 // --- A raw Channel stream, for what the typed client cannot send (bytes that are not UTF-8). ---
 
 function joinRequest(userId: string, room: string) {
-  return { userId, room, displayName: '', afterSeq: 0, history: 0, epoch: '' };
+  return JoinRequest.fromPartial({ userId, room });
 }
 
 /** A ClientEnvelope{chat} built by hand, so its content field can hold any bytes. */

@@ -124,6 +124,7 @@ describe('Hub', () => {
     afterSeq: 0,
     history: 0,
     epoch: '',
+    batchEvents: false,
     ...more,
   });
 

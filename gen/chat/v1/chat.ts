@@ -43,6 +43,13 @@ export interface JoinRequest {
    * one unless after_seq is past its newest seq, so resuming clients should send it.
    */
   epoch: string;
+  /**
+   * The client understands ServerEvent.batch: the server may then pack events
+   * that are waiting to be written into one ServerEvent, so that under load it
+   * makes fewer, larger writes. Taken from the stream's first join; clients of
+   * the original proto never set it and never get a batch.
+   */
+  batchEvents: boolean;
 }
 
 /** ChatPayload is a chat message: sent by a client, broadcast by the server. */
@@ -233,7 +240,16 @@ export interface ServerEvent {
     | //
     /** A presence, error or special notice. */
     { $case: "notice"; value: ServerNotice }
+    | //
+    /** Several events in one (only to streams that joined with batch_events). */
+    { $case: "batch"; value: EventBatch }
     | undefined;
+}
+
+/** EventBatch is several ServerEvents packed into one write; never nested. */
+export interface EventBatch {
+  /** The events, in the order they would have been sent one by one. */
+  events: ServerEvent[];
 }
 
 /** ListRoomsRequest asks for the rooms that exist now. */
@@ -259,7 +275,7 @@ export interface ListRoomsResponse {
 }
 
 function createBaseJoinRequest(): JoinRequest {
-  return { userId: "", room: "", displayName: "", afterSeq: 0, history: 0, epoch: "" };
+  return { userId: "", room: "", displayName: "", afterSeq: 0, history: 0, epoch: "", batchEvents: false };
 }
 
 export const JoinRequest: MessageFns<JoinRequest> = {
@@ -281,6 +297,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.epoch !== "") {
       writer.uint32(50).string(message.epoch);
+    }
+    if (message.batchEvents !== false) {
+      writer.uint32(56).bool(message.batchEvents);
     }
     return writer;
   },
@@ -346,6 +365,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.epoch = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.batchEvents = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -378,6 +405,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : 0,
       history: isSet(object.history) ? globalThis.Number(object.history) : 0,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      batchEvents: isSet(object.batchEvents)
+        ? globalThis.Boolean(object.batchEvents)
+        : isSet(object.batch_events)
+        ? globalThis.Boolean(object.batch_events)
+        : false,
     };
   },
 
@@ -401,6 +433,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     if (message.epoch !== "") {
       obj.epoch = message.epoch;
     }
+    if (message.batchEvents !== false) {
+      obj.batchEvents = message.batchEvents;
+    }
     return obj;
   },
 
@@ -415,6 +450,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.afterSeq = object.afterSeq ?? 0;
     message.history = object.history ?? 0;
     message.epoch = object.epoch ?? "";
+    message.batchEvents = object.batchEvents ?? false;
     return message;
   },
 };
@@ -1498,6 +1534,9 @@ export const ServerEvent: MessageFns<ServerEvent> = {
       case "notice":
         ServerNotice.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+      case "batch":
+        EventBatch.encode(message.event.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1539,6 +1578,14 @@ export const ServerEvent: MessageFns<ServerEvent> = {
             message.event = { $case: "notice", value: ServerNotice.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "batch", value: EventBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1559,6 +1606,8 @@ export const ServerEvent: MessageFns<ServerEvent> = {
         ? { $case: "broadcast", value: ChatPayload.fromJSON(object.broadcast) }
         : isSet(object.notice)
         ? { $case: "notice", value: ServerNotice.fromJSON(object.notice) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: EventBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -1571,6 +1620,8 @@ export const ServerEvent: MessageFns<ServerEvent> = {
       obj.broadcast = ChatPayload.toJSON(message.event.value);
     } else if (message.event?.$case === "notice") {
       obj.notice = ServerNotice.toJSON(message.event.value);
+    } else if (message.event?.$case === "batch") {
+      obj.batch = EventBatch.toJSON(message.event.value);
     }
     return obj;
   },
@@ -1599,7 +1650,82 @@ export const ServerEvent: MessageFns<ServerEvent> = {
         }
         break;
       }
+      case "batch": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "batch", value: EventBatch.fromPartial(object.event.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseEventBatch(): EventBatch {
+  return { events: [] };
+}
+
+export const EventBatch: MessageFns<EventBatch> = {
+  encode(message: EventBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      ServerEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(ServerEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventBatch {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => ServerEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: EventBatch): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => ServerEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EventBatch>): EventBatch {
+    return EventBatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EventBatch>): EventBatch {
+    const message = createBaseEventBatch();
+    message.events = object.events?.map((e) => ServerEvent.fromPartial(e)) || [];
     return message;
   },
 };

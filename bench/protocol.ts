@@ -1,0 +1,39 @@
+/** What bench/run.ts and its worker processes tell each other over IPC. */
+
+export interface WorkerTask {
+  address: string;
+  room: string;
+  /** This worker's clients; senderIndex is -1 for a client that only receives. */
+  clients: Array<{ userId: string; senderIndex: number }>;
+  /** TCP connections this worker spreads its clients over. */
+  connections: number;
+  /** Senders in the whole scenario (for per-sender order tracking). */
+  totalSenders: number;
+  messagesPerSender: number;
+  /** Messages per second per sender; 0 is full speed. */
+  ratePerSender: number;
+  /** Content size of each message. */
+  payloadBytes: number;
+  /** Ask the server to batch events (ours only; the original proto has no such field). */
+  batch: boolean;
+  /** Join at setup (false: wait for a 'join' message, for the join storm). */
+  joinNow: boolean;
+  /** Clients that loop join/leave during the run instead of staying. */
+  churners: string[];
+  churnMs: number;
+  /** Distinct members a client should see once presence is quiet. */
+  expectedPresence: number;
+}
+
+export interface WorkerReport {
+  members: number;
+  acked: number;
+  received: number;
+  outOfOrder: number;
+  seqGaps: number;
+  joinNotices: number;
+  presenceExact: number;
+  cutOff: string[];
+  latency: { counts: number[]; max: number };
+  churnRounds: number;
+}
