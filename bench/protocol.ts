@@ -36,4 +36,8 @@ export interface WorkerReport {
   cutOff: string[];
   latency: { counts: number[]; max: number };
   churnRounds: number;
+  /** hrtime (µs, shared by all processes) of this worker's first send, 0 if none. */
+  firstSendUs: number;
+  /** hrtime (µs) of the last message this worker's members received. */
+  lastReceiveUs: number;
 }

@@ -36,7 +36,10 @@ function varint(buf: Uint8Array, pos: { i: number }): number {
 
 function skip(buf: Uint8Array, pos: { i: number }, wireType: number): void {
   if (wireType === 0) varint(buf, pos);
-  else if (wireType === 2) pos.i += varint(buf, pos);
+  else if (wireType === 2) {
+    const length = varint(buf, pos); // read first: `pos.i += varint(...)` would lose its advance
+    pos.i += length;
+  }
   else if (wireType === 1) pos.i += 8;
   else if (wireType === 5) pos.i += 4;
   else throw new Error(`unsupported wire type ${wireType}`);

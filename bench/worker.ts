@@ -42,6 +42,8 @@ const clients: grpc.Client[] = [];
 const members: Member[] = [];
 const latency = new Histogram();
 let measuring = false;
+let firstSendUs = 0;
+let lastReceiveUs = 0;
 
 function connect(): void {
   for (let i = 0; i < task.connections; i++) {
@@ -92,7 +94,9 @@ function onEvent(m: Member, e: ScannedEvent): void {
   m.received += 1;
   if (index <= m.lastIndex[sender]!) m.outOfOrder += 1;
   else m.lastIndex[sender] = index;
-  if (measuring) latency.record(nowUs() - sent);
+  const now = nowUs();
+  lastReceiveUs = now;
+  if (measuring) latency.record(now - sent);
 }
 
 async function send(m: Member): Promise<void> {
@@ -105,7 +109,9 @@ async function send(m: Member): Promise<void> {
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    const content = `${m.senderIndex}:${i}:${nowUs()}:${pad}`;
+    const sentAt = nowUs();
+    if (firstSendUs === 0) firstSendUs = sentAt;
+    const content = `${m.senderIndex}:${i}:${sentAt}:${pad}`;
     const ok = m.call.write(encode({ message: { $case: 'chat', value: { userId: m.userId, room: task.room, content, timestampUtc: 0, seq: 0, displayName: '', clientMsgId: '', traceContext: {} } } }));
     if (!ok) await once(m.call, 'drain');
   }
@@ -125,12 +131,17 @@ async function churn(m: Member, until: number): Promise<number> {
 
 function report(extra: Partial<WorkerReport> = {}): WorkerReport {
   const sum = (f: (m: Member) => number) => members.reduce((s, m) => s + f(m), 0);
+  // Churners come and go: order and completeness are judged on the members that stay.
+  const stable = members.filter((m) => !task.churners.includes(m.userId));
+  const sumStable = (f: (m: Member) => number) => stable.reduce((s, m) => s + f(m), 0);
   return {
     members: members.length,
     acked: sum((m) => (m.acked ? 1 : 0)),
-    received: sum((m) => m.received),
-    outOfOrder: sum((m) => m.outOfOrder),
-    seqGaps: sum((m) => m.seqGaps),
+    received: sumStable((m) => m.received),
+    outOfOrder: sumStable((m) => m.outOfOrder),
+    seqGaps: sumStable((m) => m.seqGaps),
+    firstSendUs,
+    lastReceiveUs,
     joinNotices: sum((m) => m.joinNotices),
     presenceExact: sum((m) => (m.presence === task.expectedPresence ? 1 : 0)),
     cutOff: members.filter((m) => m.cutOff).map((m) => `${m.userId}: ${m.cutOff}`).slice(0, 5),
@@ -159,6 +170,7 @@ process.on('message', async (message: { type: string; task?: WorkerTask }) => {
       break;
     }
     case 'go': {
+      task = message.task ?? task;
       measuring = true;
       const senders = members.filter((m) => m.senderIndex >= 0);
       const churners = members.filter((m) => task.churners.includes(m.userId));
@@ -181,3 +193,6 @@ process.on('message', async (message: { type: string; task?: WorkerTask }) => {
     }
   }
 });
+
+// Messages sent before this module has loaded would be lost: say when it listens.
+process.send!({ type: 'hello' });

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
+
+/** Which server a run measures. */
+export type ServerKind = 'ours' | 'baseline';
+
+/** A server under test, in its own process, read through /proc. */
+export class BenchServer {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(kind: ServerKind, env: Record<string, string> = {}): Promise<BenchServer> {
+    const script = kind === 'ours' ? 'src/server/main.ts' : 'bench/baselineServer.ts';
+    const args = kind === 'ours' ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: root,
+      env: {
+        ...process.env,
+        // Full speed by design: no rate limit, and queues big enough that a
+        // worker busy on a shared core is not mistaken for a slow consumer.
+        CHAT_RATE_PER_SECOND: '0',
+        CHAT_QUEUE_EVENTS: '2000000',
+        CHAT_QUEUE_BYTES: String(1024 * 1024 * 1024),
+        CHAT_MAX_ROOMS_PER_STREAM: '4',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffered = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const match = /"port":(\d+)/.exec(buffered);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
+    });
+    child.stdout!.resume();
+    return new BenchServer(child, port);
+  }
+
+  /** CPU time (user + system) the server has used, in seconds. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  }
+
+  /** Resident memory now and at its peak, in bytes. */
+  memory(): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

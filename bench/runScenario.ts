@@ -1,0 +1,185 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BenchServer, type ServerKind } from './BenchServer.js';
+import { Histogram } from './Histogram.js';
+import type { WorkerReport, WorkerTask } from './protocol.js';
+import type { Scenario } from './scenarios.js';
+
+/** What one scenario measured on one server. */
+export interface Measurement {
+  server: ServerKind;
+  complete: boolean;
+  seconds: number;
+  deliveries: number;
+  expected: number;
+  deliveriesPerSecond: number;
+  missing: number;
+  outOfOrder: number;
+  seqGaps: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  serverCpuUsPerDelivery: number;
+  serverCpuSeconds: number;
+  serverRssMB: number;
+  serverPeakRssMB: number;
+  rssPerStreamKB: number;
+  churnRounds: number;
+  cutOff: string[];
+}
+
+const WORKERS = 2;
+const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Worker {
+  readonly child: ChildProcess;
+  private waiters = new Map<string, (report: WorkerReport) => void>();
+  /** Resolves once the worker listens for messages. */
+  readonly listening: Promise<WorkerReport>;
+  constructor() {
+    this.child = fork(workerScript, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.listening = new Promise((resolve) => this.waiters.set('hello', resolve));
+    this.child.on('message', (m: { type: string; report: WorkerReport }) => {
+      this.waiters.get(m.type)?.(m.report);
+      this.waiters.delete(m.type);
+    });
+  }
+  ask(message: object, reply: string): Promise<WorkerReport> {
+    return new Promise((resolve) => {
+      this.waiters.set(reply, resolve);
+      this.child.send(message);
+    });
+  }
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ type: 'close' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function pollAll(workers: Worker[]): Promise<WorkerReport[]> {
+  return Promise.all(workers.map((w) => w.ask({ type: 'poll' }, 'poll')));
+}
+
+const total = (reports: WorkerReport[], key: keyof WorkerReport) =>
+  reports.reduce((s, r) => s + (r[key] as number), 0);
+
+/** Runs one scenario against one server, in fresh processes. */
+export async function runScenario(scenario: Scenario, kind: ServerKind, serverEnv: Record<string, string> = {}): Promise<Measurement> {
+  const server = await BenchServer.start(kind, serverEnv);
+  const workers = Array.from({ length: WORKERS }, () => new Worker());
+  try {
+    const before = server.memory();
+    const room = 'bench';
+    const stableCount = scenario.members;
+    const all = Array.from({ length: scenario.members + scenario.churners }, (_, i) => ({
+      userId: i < stableCount ? `m${i}` : `churner${i}`,
+      senderIndex: i < scenario.senders ? i : -1,
+    }));
+    const churners = all.slice(stableCount).map((c) => c.userId);
+    const tasks: WorkerTask[] = workers.map((_, w) => ({
+      address: `127.0.0.1:${server.port}`,
+      room,
+      clients: all.filter((_, i) => i % WORKERS === w),
+      connections: Math.max(1, Math.round(scenario.connections / WORKERS)),
+      totalSenders: Math.max(1, scenario.senders),
+      messagesPerSender: scenario.messagesPerSender,
+      ratePerSender: scenario.ratePerSender,
+      payloadBytes: scenario.payloadBytes,
+      batch: kind === 'ours',
+      joinNow: scenario.kind !== 'joinStorm',
+      churners,
+      churnMs: 0,
+      expectedPresence: stableCount,
+    }));
+    await Promise.all(workers.map((w) => w.listening));
+    await Promise.all(workers.map((w, i) => w.ask({ type: 'setup', task: tasks[i] }, 'ready')));
+
+    const deadline = Date.now() + scenario.timeoutMs;
+    const quiet = async () => {
+      // Everyone acknowledged, and (ours) every member's view of the room is exact.
+      for (;;) {
+        const reports = await pollAll(workers);
+        const acked = total(reports, 'acked') >= stableCount;
+        const exact = kind === 'baseline' || total(reports, 'presenceExact') >= stableCount;
+        const joins = kind === 'ours' || total(reports, 'joinNotices') >= (stableCount * (stableCount - 1)) / 2;
+        if ((acked && exact && joins) || Date.now() > deadline) return reports;
+        await sleep(20);
+      }
+    };
+
+    if (scenario.kind === 'joinStorm') {
+      const cpu0 = server.cpuSeconds();
+      const t0 = performance.now();
+      for (const w of workers) w.child.send({ type: 'join' });
+      const reports = await quiet();
+      const seconds = (performance.now() - t0) / 1000;
+      return measure(kind, scenario, reports, seconds, server, before, server.cpuSeconds() - cpu0, 0, 0);
+    }
+    await quiet();
+    if (scenario.kind === 'idle') {
+      const reports = await pollAll(workers);
+      const mem = server.memory();
+      return { ...measure(kind, scenario, reports, 0, server, before, 0, 0, 0), rssPerStreamKB: (mem.rss - before.rss) / 1024 / scenario.members };
+    }
+
+    const expected = stableCount * scenario.senders * scenario.messagesPerSender;
+    const cpu0 = server.cpuSeconds();
+    const churnMs = scenario.churners > 0 ? (scenario.messagesPerSender / scenario.ratePerSender) * 1000 : 0;
+    for (const [i, w] of workers.entries()) {
+      tasks[i]!.churnMs = churnMs;
+      w.child.send({ type: 'go', task: tasks[i] });
+    }
+    let reports: WorkerReport[];
+    for (;;) {
+      reports = await pollAll(workers);
+      if (total(reports, 'received') >= expected || Date.now() > deadline) break;
+      await sleep(20);
+    }
+    const cpu = server.cpuSeconds() - cpu0;
+    const first = Math.min(...reports.map((r) => r.firstSendUs).filter((t) => t > 0));
+    const last = Math.max(...reports.map((r) => r.lastReceiveUs));
+    return measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'));
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await server.stop();
+  }
+}
+
+function measure(
+  kind: ServerKind,
+  scenario: Scenario,
+  reports: WorkerReport[],
+  seconds: number,
+  server: BenchServer,
+  before: { rss: number },
+  cpuSeconds: number,
+  expected: number,
+  churnRounds: number,
+): Measurement {
+  const latency = new Histogram();
+  for (const r of reports) latency.merge(r.latency);
+  const deliveries = total(reports, 'received');
+  const mem = server.memory();
+  const acked = total(reports, 'acked');
+  return {
+    server: kind,
+    complete: scenario.kind === 'messages' ? deliveries >= expected : acked >= scenario.members,
+    seconds,
+    deliveries,
+    expected,
+    deliveriesPerSecond: seconds > 0 ? deliveries / seconds : 0,
+    missing: Math.max(0, expected - deliveries),
+    outOfOrder: total(reports, 'outOfOrder'),
+    seqGaps: kind === 'ours' ? total(reports, 'seqGaps') : 0,
+    latencyMs: { p50: latency.quantile(0.5) / 1000, p99: latency.quantile(0.99) / 1000, max: latency.max / 1000 },
+    serverCpuUsPerDelivery: deliveries > 0 ? (cpuSeconds * 1e6) / deliveries : 0,
+    serverCpuSeconds: cpuSeconds,
+    serverRssMB: mem.rss / 2 ** 20,
+    serverPeakRssMB: mem.peak / 2 ** 20,
+    rssPerStreamKB: (mem.rss - before.rss) / 1024 / Math.max(1, scenario.members),
+    churnRounds,
+    cutOff: reports.flatMap((r) => r.cutOff),
+  };
+}

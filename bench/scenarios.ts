@@ -1,0 +1,31 @@
+/** The benchmark's scenarios (issue: "Benchmark and speed"). */
+export interface Scenario {
+  name: string;
+  /** What it measures, for the report. */
+  about: string;
+  kind: 'messages' | 'idle' | 'joinStorm';
+  members: number;
+  senders: number;
+  messagesPerSender: number;
+  /** Messages per second per sender; 0 is full speed. */
+  ratePerSender: number;
+  payloadBytes: number;
+  /** TCP connections the members are spread over. */
+  connections: number;
+  /** Extra clients that loop join/leave while the others chat. */
+  churners: number;
+  /** Give up after this long. */
+  timeoutMs: number;
+}
+
+const base = { payloadBytes: 64, churners: 0, ratePerSender: 0, timeoutMs: 120_000 };
+
+export const scenarios: Scenario[] = [
+  { ...base, name: 'fanout-100x10', about: '100 members, 10 senders x 1,000 messages, full speed', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100 },
+  { ...base, name: 'fanout-1000x1', about: '1,000 members, 1 sender x 200 messages, full speed', kind: 'messages', members: 1000, senders: 1, messagesPerSender: 200, connections: 100 },
+  { ...base, name: 'chatty-10x10', about: '10 members, 10 senders x 5,000 messages, full speed', kind: 'messages', members: 10, senders: 10, messagesPerSender: 5000, connections: 10 },
+  { ...base, name: 'latency-100x10', about: '100 members, 10 senders paced at 100 messages/s each for 5 s', kind: 'messages', members: 100, senders: 10, messagesPerSender: 500, ratePerSender: 100, connections: 100 },
+  { ...base, name: 'idle-5000', about: '5,000 joined streams over 50 connections, no traffic: RSS per stream', kind: 'idle', members: 5000, senders: 0, messagesPerSender: 0, connections: 50 },
+  { ...base, name: 'join-storm-5000', about: '5,000 joins into one room at once: time until all are acknowledged and presence is exact', kind: 'joinStorm', members: 5000, senders: 0, messagesPerSender: 0, connections: 50 },
+  { ...base, name: 'churn', about: '50 members, 5 senders x 1,000 at 200/s, while 20 clients loop join/leave', kind: 'messages', members: 50, senders: 5, messagesPerSender: 1000, ratePerSender: 200, connections: 70, churners: 20 },
+];

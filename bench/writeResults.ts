@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { Measurement } from './runScenario.js';
+
+export interface ScenarioResult {
+  scenario: string;
+  about: string;
+  runs: Measurement[];
+}
+
+/** Writes results.json, results.md and results.svg (a dated set) and returns the markdown path. */
+export async function writeResults(dir: string, results: ScenarioResult[]): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
+  writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2));
+  writeFileSync(join(dir, `${stamp}.svg`), chart(results));
+  const md = join(dir, `${stamp}.md`);
+  writeFileSync(md, table(results, machine));
+  return md;
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const ratio = (a: number, b: number) => (b > 0 && a > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+export function table(results: ScenarioResult[], machine: object): string {
+  const lines = [
+    `Machine: ${JSON.stringify(machine)}`,
+    '',
+    '| scenario | server | deliveries/s | missing | out of order | seq gaps | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    for (const m of r.runs) {
+      lines.push(
+        `| ${r.scenario} | ${m.server}${m.complete ? '' : ' (incomplete)'} | ${fmt(m.deliveriesPerSecond)} | ${m.missing} | ${m.outOfOrder} | ${m.seqGaps} | ${fmt(m.latencyMs.p50, 1)} | ${fmt(m.latencyMs.p99, 1)} | ${fmt(m.latencyMs.max, 1)} | ${fmt(m.serverCpuUsPerDelivery, 2)} | ${fmt(m.serverRssMB)} | ${fmt(m.rssPerStreamKB, 1)} | ${fmt(m.seconds, 2)} |`,
+      );
+    }
+    const ours = r.runs.find((m) => m.server === 'ours');
+    const base = r.runs.find((m) => m.server === 'baseline');
+    if (ours && base) {
+      lines.push(
+        `| ${r.scenario} | ours/baseline | ${ratio(ours.deliveriesPerSecond, base.deliveriesPerSecond)} | | | | ${ratio(ours.latencyMs.p50, base.latencyMs.p50)} | ${ratio(ours.latencyMs.p99, base.latencyMs.p99)} | | ${ratio(ours.serverCpuUsPerDelivery, base.serverCpuUsPerDelivery)} | ${ratio(ours.serverRssMB, base.serverRssMB)} | ${ratio(ours.rssPerStreamKB, base.rssPerStreamKB)} | ${ratio(ours.seconds, base.seconds)} |`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Two bar charts side by side: deliveries/s and p99 latency, ours vs baseline, per scenario. */
+export function chart(results: ScenarioResult[]): string {
+  const rows = results.filter((r) => r.runs.some((m) => m.deliveriesPerSecond > 0));
+  const W = 900;
+  const rowH = 34;
+  const H = 60 + rows.length * rowH;
+  const panel = (x0: number, title: string, value: (m: Measurement) => number, unit: string) => {
+    const max = Math.max(1, ...rows.flatMap((r) => r.runs.map(value)));
+    const width = 280;
+    const out = [`<text x="${x0}" y="20" font-weight="bold">${title}</text>`];
+    rows.forEach((r, i) => {
+      const y = 40 + i * rowH;
+      r.runs.forEach((m, j) => {
+        const w = (value(m) / max) * width;
+        const color = m.server === 'ours' ? '#2b7bb9' : '#b0b0b0';
+        out.push(`<rect x="${x0}" y="${y + j * 13}" width="${w.toFixed(1)}" height="11" fill="${color}"/>`);
+        out.push(`<text x="${x0 + w + 4}" y="${y + j * 13 + 10}" font-size="10">${fmt(value(m), unit === 'ms' ? 1 : 0)} ${unit}</text>`);
+      });
+    });
+    return out.join('\n');
+  };
+  const labels = rows.map((r, i) => `<text x="10" y="${40 + i * rowH + 16}" font-size="12">${r.scenario}</text>`).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+${labels}
+${panel(150, 'deliveries/s (blue: ours, grey: baseline)', (m) => m.deliveriesPerSecond, '/s')}
+${panel(540, 'p99 latency', (m) => m.latencyMs.p99, 'ms')}
+</svg>
+`;
+}
