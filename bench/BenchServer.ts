@@ -18,7 +18,9 @@ export class BenchServer {
   static async start(kind: ServerKind, env: Record<string, string> = {}): Promise<BenchServer> {
     const script = kind === 'ours' ? 'src/server/main.ts' : 'bench/baselineServer.ts';
     const args = kind === 'ours' ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server there (read it with bench/topFunctions.ts).
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
       cwd: root,
       env: {
         ...process.env,
