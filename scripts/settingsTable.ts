@@ -1,4 +1,8 @@
-/** Prints README's configuration table from src/server/settings.ts (`npx tsx scripts/settingsTable.ts`). */
+/**
+ * README's configuration table, made from src/server/settings.ts.
+ * `npx tsx scripts/settingsTable.ts` prints it; `--write` puts it into README.md.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { settings } from '../src/server/settings.js';
 
 export function settingsTable(): string {
@@ -12,4 +16,11 @@ export function settingsTable(): string {
   return rows.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(settingsTable());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--write')) {
+    const readme = readFileSync('README.md', 'utf8');
+    const start = readme.indexOf('| variable |');
+    const end = readme.indexOf('<!-- /settings-table -->');
+    writeFileSync('README.md', `${readme.slice(0, start)}${settingsTable()}\n${readme.slice(end)}`);
+  } else console.log(settingsTable());
+}

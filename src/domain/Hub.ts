@@ -12,6 +12,7 @@ import {
   TooManyRoomsError,
 } from './errors.js';
 import type { EncodeEvent } from './events.js';
+import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
 import { Room, type RoomSummary } from './Room.js';
 import { Session } from './Session.js';
@@ -47,6 +48,8 @@ export interface HubOptions {
   encode: EncodeEvent;
   /** Wall clock for message timestamps, in ms since the Unix epoch. */
   now?: () => number;
+  /** Packs encoded events into one, for sessions that understand batches (enables coalescing). */
+  encodeBatch?: EncodeBatch;
 }
 
 /**
@@ -63,11 +66,13 @@ export class Hub {
   private readonly limits: Limits;
   private readonly encode: EncodeEvent;
   private readonly now: () => number;
+  private readonly encodeBatch: EncodeBatch | undefined;
 
   constructor(options: HubOptions) {
     this.limits = options.limits;
     this.encode = options.encode;
     this.now = options.now ?? Date.now;
+    this.encodeBatch = options.encodeBatch;
   }
 
   /** Open sessions (streams). */
@@ -152,6 +157,7 @@ export class Hub {
 
   /** Tells every session the server is shutting down, then ends each once its queue is written. */
   drain(): void {
+    for (const room of this.rooms.values()) room.flush();
     for (const session of this.sessions) {
       session.send({
         kind: 'generic',
@@ -199,7 +205,7 @@ export class Hub {
     }
     let room = this.rooms.get(name);
     if (room === undefined) {
-      room = new Room(name, randomBytes(6).toString('base64url'), this.limits, this.encode, this.now);
+      room = new Room(name, randomBytes(6).toString('base64url'), this.limits, this.encode, this.now, this.encodeBatch);
       this.rooms.set(name, room);
     }
     return room;

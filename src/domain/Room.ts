@@ -1,4 +1,5 @@
 import type { ChatMessage, EncodeEvent, MemberInfo, SequencedEvent } from './events.js';
+import { type EncodeBatch, Fanout } from './Fanout.js';
 import { History } from './History.js';
 import type { Limits } from './limits.js';
 import type { Session } from './Session.js';
@@ -21,7 +22,9 @@ export interface RoomSummary {
   epoch: string;
 }
 
-interface Member extends MemberInfo {
+interface Member {
+  /** Who, as JoinAcks list it: one object for as long as the member stays. */
+  info: MemberInfo;
   sessions: Set<Session>;
 }
 
@@ -34,7 +37,7 @@ interface Member extends MemberInfo {
 export class Room {
   private seq = 0;
   private readonly members = new Map<string, Member>();
-  private readonly sessions = new Set<Session>();
+  private readonly fanout: Fanout;
   private readonly history: History;
 
   constructor(
@@ -44,12 +47,14 @@ export class Room {
     private readonly limits: Limits,
     private readonly encode: EncodeEvent,
     private readonly now: () => number,
+    encodeBatch?: EncodeBatch,
   ) {
     this.history = new History(limits.historyEvents, limits.historyBytes);
+    this.fanout = new Fanout(encodeBatch);
   }
 
   get isEmpty(): boolean {
-    return this.sessions.size === 0;
+    return this.fanout.size === 0;
   }
 
   summary(): RoomSummary {
@@ -66,11 +71,11 @@ export class Room {
     let member = this.members.get(session.userId);
     const announce = member === undefined;
     if (member === undefined) {
-      member = { userId: session.userId, displayName: session.displayName, sessions: new Set() };
-      this.members.set(member.userId, member);
+      member = { info: { userId: session.userId, displayName: session.displayName }, sessions: new Set() };
+      this.members.set(session.userId, member);
     }
     member.sessions.add(session);
-    this.sessions.add(session);
+    this.fanout.add(session);
 
     const resume = options.afterSeq > 0 || options.epoch !== '';
     const sameLife = (options.epoch === '' || options.epoch === this.epoch) && options.afterSeq <= lastSeq;
@@ -81,7 +86,8 @@ export class Room {
       room: this.name,
       userId: session.userId,
       welcome: `Welcome to #${this.name}, ${session.displayName}!`,
-      members: [...this.members.values()].map(({ userId, displayName }) => ({ userId, displayName })),
+      // Stable objects: the encoder may cache each one's bytes (big rooms).
+      members: [...this.members.values()].map((m) => m.info),
       history: this.history.lastMessages(Math.min(options.history, this.limits.maxJoinHistory)),
       lastSeq,
       epoch: this.epoch,
@@ -102,21 +108,21 @@ export class Room {
       }
       for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame);
     }
-    if (announce) this.sequence(this.presence('user_joined', member));
+    if (announce) this.sequence(this.presence('user_joined', member), this.coalescePresence());
   }
 
   /** Removes the session; the user's last session leaving is announced as the next event. */
   leave(session: Session, explicit: boolean): void {
     const member = this.members.get(session.userId);
     if (member === undefined || !member.sessions.delete(session)) return;
-    this.sessions.delete(session);
+    this.fanout.remove(session);
     if (member.sessions.size === 0) {
-      this.members.delete(member.userId);
-      const frame = this.sequence(this.presence('user_left', member));
+      this.members.delete(member.info.userId);
+      const frame = this.sequence(this.presence('user_left', member), this.coalescePresence());
       // The leaver is no longer a member, but an explicit leave deserves its answer.
       if (explicit) session.deliver(frame);
     } else if (explicit) {
-      session.send({ kind: 'session_left', room: this.name, userId: member.userId, displayName: member.displayName });
+      session.send({ kind: 'session_left', room: this.name, ...member.info });
     }
   }
 
@@ -136,15 +142,29 @@ export class Room {
   }
 
   private presence(kind: 'user_joined' | 'user_left', member: Member): SequencedEvent {
-    return { kind, room: this.name, seq: this.seq + 1, userId: member.userId, displayName: member.displayName };
+    return { kind, room: this.name, seq: this.seq + 1, ...member.info };
   }
 
-  /** Gives the event the next seq, encodes it once, holds it and queues it to every session. */
-  private sequence(event: SequencedEvent): Uint8Array {
+  /** In a big room, joins and leaves come in storms: coalesce their fan-out. */
+  private coalescePresence(): boolean {
+    return this.fanout.size >= this.limits.presenceCoalesceMembers;
+  }
+
+  /** Delivers deferred presence now (before the server drains). */
+  flush(): void {
+    this.fanout.flush();
+  }
+
+  /**
+   * Gives the event the next seq, encodes it once, holds it and queues it to
+   * every session: now, or (`coalesce`) at the end of this event-loop turn.
+   */
+  private sequence(event: SequencedEvent, coalesce = false): Uint8Array {
     this.seq += 1;
     const frame = this.encode(event);
     this.history.append({ event, frame });
-    for (const session of this.sessions) session.deliver(frame);
+    if (coalesce) this.fanout.later(frame);
+    else this.fanout.now(frame);
     return frame;
   }
 }

@@ -26,6 +26,8 @@ export interface Limits {
   ratePerSecond: number;
   /** Envelopes a stream may send in a burst above the rate. */
   rateBurst: number;
+  /** From this many members on, a room coalesces the fan-out of joins and leaves. */
+  presenceCoalesceMembers: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -42,4 +44,5 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   queueBytes: 2 * 1024 * 1024,
   ratePerSecond: 100,
   rateBurst: 500,
+  presenceCoalesceMembers: 64,
 });

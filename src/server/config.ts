@@ -62,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     queueBytes: n('queueBytes'),
     ratePerSecond: n('ratePerSecond'),
     rateBurst: n('rateBurst'),
+    presenceCoalesceMembers: n('presenceCoalesceMembers'),
   };
   // A resume replays up to a whole history into the queue at once: it must fit.
   if (limits.queueEvents <= limits.historyEvents + limits.maxJoinHistory) {

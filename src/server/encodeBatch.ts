@@ -1,20 +1,37 @@
+const BATCH_TAG = (4 << 3) | 2; // ServerEvent.batch = 4, length-delimited
+const EVENT_TAG = (1 << 3) | 2; // EventBatch.events = 1, length-delimited
+
 /**
  * Packs encoded ServerEvents into one ServerEvent{batch: EventBatch{events}} by
  * concatenation: each frame is already a ServerEvent, so the batch is field 1
- * (length-delimited) per frame, wrapped in field 4 of ServerEvent. No re-encoding.
+ * (length-delimited) per frame, wrapped in field 4 of ServerEvent. A frame that
+ * is itself a batch is spliced in flat (its content already is a run of field-1
+ * events), so batches never nest. No re-encoding.
  */
 export function encodeBatch(frames: Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [];
   let inner = 0;
-  for (const frame of frames) inner += 1 + varintSize(frame.byteLength) + frame.byteLength;
+  for (const frame of frames) {
+    if (frame[0] === BATCH_TAG) {
+      const content = frame.subarray(1 + varintSize(readVarint(frame, 1)));
+      parts.push(content);
+      inner += content.byteLength;
+    } else {
+      parts.push(frame);
+      inner += 1 + varintSize(frame.byteLength) + frame.byteLength;
+    }
+  }
   const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
   let at = 0;
-  out[at++] = (4 << 3) | 2; // ServerEvent.batch = 4, length-delimited
+  out[at++] = BATCH_TAG;
   at = writeVarint(out, at, inner);
-  for (const frame of frames) {
-    out[at++] = (1 << 3) | 2; // EventBatch.events = 1, length-delimited
-    at = writeVarint(out, at, frame.byteLength);
-    out.set(frame, at);
-    at += frame.byteLength;
+  for (const [i, part] of parts.entries()) {
+    if (frames[i]![0] !== BATCH_TAG) {
+      out[at++] = EVENT_TAG;
+      at = writeVarint(out, at, part.byteLength);
+    }
+    out.set(part, at);
+    at += part.byteLength;
   }
   return out;
 }
@@ -26,6 +43,15 @@ function varintSize(n: number): number {
     size += 1;
   }
   return size;
+}
+
+function readVarint(buf: Uint8Array, at: number): number {
+  let result = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = buf[at++]!;
+    result += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return result;
+  }
 }
 
 function writeVarint(out: Uint8Array, at: number, n: number): number {

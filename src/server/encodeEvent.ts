@@ -1,15 +1,62 @@
 import {
   ChatPayload,
   JoinAck,
+  Member,
   ServerEvent,
   ServerNotice,
   ServerNotice_Type,
 } from '../../gen/chat/v1/chat.js';
-import type { ChatMessage, DomainEvent } from '../domain/events.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { ChatMessage, DomainEvent, JoinAckEvent, MemberInfo } from '../domain/events.js';
 
 /** Encodes a domain event as the ServerEvent bytes every receiver gets. */
 export function encodeEvent(event: DomainEvent): Uint8Array {
+  if (event.kind === 'ack') return encodeJoinAck(event);
   return ServerEvent.encode(toServerEvent(event)).finish();
+}
+
+// Each member's encoded JoinAck entry, kept while the member is: a join into a
+// room of N members lists all N, so a join storm would otherwise encode N² of them.
+const memberEntries = new WeakMap<MemberInfo, Uint8Array>();
+
+function memberEntry(member: MemberInfo): Uint8Array {
+  let entry = memberEntries.get(member);
+  if (entry === undefined) {
+    const writer = new BinaryWriter();
+    Member.encode({ userId: member.userId, displayName: member.displayName }, writer.uint32((4 << 3) | 2).fork()).join();
+    memberEntries.set(member, (entry = writer.finish()));
+  }
+  return entry;
+}
+
+/** ServerEvent{joined: JoinAck}, its members spliced in from their cached entries. */
+function encodeJoinAck(event: JoinAckEvent): Uint8Array {
+  const head = JoinAck.encode(JoinAck.fromPartial({ ...toJoinAck(event), members: [] })).finish();
+  const entries = event.members.map(memberEntry);
+  const length = entries.reduce((sum, e) => sum + e.byteLength, head.byteLength);
+  const prefix = new BinaryWriter().uint32((1 << 3) | 2).uint32(length).finish();
+  const out = Buffer.allocUnsafe(prefix.byteLength + length);
+  out.set(prefix, 0);
+  out.set(head, prefix.byteLength);
+  let at = prefix.byteLength + head.byteLength;
+  for (const entry of entries) {
+    out.set(entry, at);
+    at += entry.byteLength;
+  }
+  return out;
+}
+
+function toJoinAck(event: JoinAckEvent): JoinAck {
+  return JoinAck.fromPartial({
+    userId: event.userId,
+    room: event.room,
+    welcomeMessage: event.welcome,
+    members: event.members.map(({ userId, displayName }) => ({ userId, displayName })),
+    history: event.history.map(toChatPayload),
+    lastSeq: event.lastSeq,
+    epoch: event.epoch,
+    recovered: event.recovered,
+  });
 }
 
 /** The ServerEvent a domain event becomes on the wire. */
@@ -36,21 +83,7 @@ export function toServerEvent(event: DomainEvent): ServerEvent {
         displayName: event.displayName,
       });
     case 'ack':
-      return {
-        event: {
-          $case: 'joined',
-          value: JoinAck.fromPartial({
-            userId: event.userId,
-            room: event.room,
-            welcomeMessage: event.welcome,
-            members: event.members,
-            history: event.history.map(toChatPayload),
-            lastSeq: event.lastSeq,
-            epoch: event.epoch,
-            recovered: event.recovered,
-          }),
-        },
-      };
+      return { event: { $case: 'joined', value: toJoinAck(event) } };
     case 'error':
     case 'generic':
       return notice({

@@ -7,6 +7,7 @@ import { Hub } from '../domain/Hub.js';
 import { channelHandler } from './channel.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
+import { encodeBatch } from './encodeBatch.js';
 import { encodeEvent } from './encodeEvent.js';
 import { loadDescriptorSet } from './loadDescriptorSet.js';
 import { createTerminator } from './terminator.js';
@@ -29,7 +30,7 @@ const SERVICE = ChatServiceDefinition.fullName;
 
 export async function startChatServer(config: ServerConfig, logger?: Logger): Promise<ChatServer> {
   const log = logger ?? pino({ level: config.logLevel });
-  const hub = new Hub({ limits: config.limits, encode: encodeEvent });
+  const hub = new Hub({ limits: config.limits, encode: encodeEvent, encodeBatch });
   const gate = { draining: false };
   const terminator = createTerminator();
   const health = HealthState();

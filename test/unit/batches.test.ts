@@ -43,3 +43,25 @@ describe('encodeBatch', () => {
     expect(inner.map((e) => ServerEvent.encode(e).finish())).toEqual(events.map((e) => new Uint8Array(e)));
   });
 });
+
+describe('encodeBatch of batches', () => {
+  it('splices a frame that is itself a batch in flat, so batches never nest', () => {
+    const frame = (seq: number) =>
+      encodeEvent({ kind: 'user_joined', room: 'r', seq, userId: `u${seq}`, displayName: `U${seq}` });
+    const inner = encodeBatch([frame(2), frame(3)]);
+    const outer = ServerEvent.decode(encodeBatch([frame(1), inner, frame(4)]));
+    const events = outer.event?.$case === 'batch' ? outer.event.value.events : [];
+    expect(events.map((e) => (e.event?.$case === 'notice' ? e.event.value.seq : -1))).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('encodeEvent of a JoinAck', () => {
+  it('splices cached member entries in and decodes to exactly what the generated encoder makes', () => {
+    const members = [{ userId: 'a', displayName: 'Ä' }, { userId: 'b', displayName: 'B'.repeat(300) }];
+    const ack = { kind: 'ack' as const, room: 'r', userId: 'a', welcome: 'hi', members, history: [], lastSeq: 9, epoch: 'e', recovered: true };
+    const first = ServerEvent.decode(encodeEvent(ack));
+    const again = ServerEvent.decode(encodeEvent(ack)); // from the cache
+    expect(again).toEqual(first);
+    expect(first.event?.$case === 'joined' && first.event.value).toMatchObject({ room: 'r', lastSeq: 9, epoch: 'e', recovered: true, members });
+  });
+});
