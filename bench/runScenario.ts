@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BenchServer, type ServerKind } from './BenchServer.js';
 import { Histogram } from './Histogram.js';
@@ -104,8 +105,12 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
         const acked = total(reports, 'acked') >= stableCount;
         const exact = kind === 'baseline' || total(reports, 'presenceExact') >= stableCount;
         const joins = kind === 'ours' || total(reports, 'joinNotices') >= (stableCount * (stableCount - 1)) / 2;
+        if (process.env.BENCH_DEBUG) {
+          const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return ((Number(f[11]) + Number(f[12])) / 100).toFixed(1); };
+          process.stderr.write(`[${new Date().toISOString().slice(17, 23)}] acked ${total(reports, 'acked')} exact ${total(reports, 'presenceExact')} joins ${total(reports, 'joinNotices')} cpu server ${server.cpuSeconds()} workers ${workers.map((w) => cpu(w.child.pid!)).join(' ')}\n`);
+        }
         if ((acked && exact && joins) || Date.now() > deadline) return reports;
-        await sleep(20);
+        await sleep(process.env.BENCH_DEBUG ? 1000 : 20);
       }
     };
 

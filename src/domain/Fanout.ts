@@ -1,5 +1,8 @@
 import type { Session } from './Session.js';
 
+/** Pending frames per shared batch in a flush. */
+const SEGMENT = 256;
+
 /** Packs encoded events into one (the adapter's encodeBatch). */
 export type EncodeBatch = (frames: Uint8Array[]) => Uint8Array;
 
@@ -51,22 +54,36 @@ export class Fanout {
     });
   }
 
-  /** Delivers what is pending; each batch suffix is encoded once for all who need it. */
+  /**
+   * Delivers what is pending. For batching sessions the pending frames are cut
+   * into segments of SEGMENT, each encoded once and shared; a session that joined
+   * mid-segment first gets the rest of that segment (also encoded once per start).
+   * So a storm of k joins costs O(k²/SEGMENT) queue pushes, not O(k²).
+   */
   flush(): void {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     const starts = this.starts;
     this.pending = [];
     this.starts = new Map();
-    const batches = new Map<number, Uint8Array>();
+    const pieces = new Map<string, Uint8Array>();
+    const piece = (from: number, to: number): Uint8Array => {
+      if (to - from === 1) return pending[from]!;
+      const key = `${from}:${to}`;
+      let frame = pieces.get(key);
+      if (frame === undefined) pieces.set(key, (frame = this.encodeBatch!(pending.slice(from, to))));
+      return frame;
+    };
     for (const session of this.sessions) {
       const start = starts.get(session) ?? 0;
-      if (session.batching && pending.length - start > 1) {
-        let frame = batches.get(start);
-        if (frame === undefined) batches.set(start, (frame = this.encodeBatch!(pending.slice(start))));
-        session.deliver(frame);
-      } else {
+      if (!session.batching) {
         for (let i = start; i < pending.length; i++) session.deliver(pending[i]!);
+        continue;
+      }
+      for (let from = start; from < pending.length; ) {
+        const to = Math.min(pending.length, (Math.floor(from / SEGMENT) + 1) * SEGMENT);
+        session.deliver(piece(from, to));
+        from = to;
       }
     }
   }

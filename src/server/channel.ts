@@ -4,7 +4,7 @@ import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
 import { InvalidRequestError, RoomRequestError } from '../domain/errors.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
-import { encodeBatch } from './encodeBatch.js';
+import { packFrames } from './encodeBatch.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
 /** Largest batch written as one ServerEvent (well under a client's 4 MiB default). */
@@ -47,8 +47,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger) {
     let outcome: unknown;
     try {
       for await (const frames of session.queue.batches(MAX_BATCH_BYTES)) {
-        if (frames.length === 1 || !session.batching) yield* frames;
-        else yield encodeBatch(frames);
+        yield* session.batching ? packFrames(frames) : frames;
       }
     } catch (error) {
       outcome = context.signal.aborted ? context.signal.reason : toServerError(error);

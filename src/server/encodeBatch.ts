@@ -21,7 +21,8 @@ export function encodeBatch(frames: Uint8Array[]): Uint8Array {
       inner += 1 + varintSize(frame.byteLength) + frame.byteLength;
     }
   }
-  const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
+  // Unpooled: the frame owns its whole ArrayBuffer (see chatWireDefinition).
+  const out = Buffer.allocUnsafeSlow(1 + varintSize(inner) + inner);
   let at = 0;
   out[at++] = BATCH_TAG;
   at = writeVarint(out, at, inner);
@@ -33,6 +34,31 @@ export function encodeBatch(frames: Uint8Array[]): Uint8Array {
     out.set(part, at);
     at += part.byteLength;
   }
+  return out;
+}
+
+/** A frame at least this big is written on its own: packing it would only copy it. */
+const BIG_FRAME = 8 * 1024;
+
+/**
+ * What a stream that takes batches writes for the frames waiting in its queue:
+ * runs of small frames packed into one batch each, big frames (already batches
+ * from a coalesced fan-out, or large acks) passed through as they are.
+ */
+export function packFrames(frames: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  const flushRun = () => {
+    if (run.length > 0) out.push(run.length === 1 ? run[0]! : encodeBatch(run));
+    run = [];
+  };
+  for (const frame of frames) {
+    if (frame.byteLength >= BIG_FRAME) {
+      flushRun();
+      out.push(frame);
+    } else run.push(frame);
+  }
+  flushRun();
   return out;
 }
 

@@ -31,11 +31,11 @@ function memberEntry(member: MemberInfo): Uint8Array {
 
 /** ServerEvent{joined: JoinAck}, its members spliced in from their cached entries. */
 function encodeJoinAck(event: JoinAckEvent): Uint8Array {
-  const head = JoinAck.encode(JoinAck.fromPartial({ ...toJoinAck(event), members: [] })).finish();
+  const head = JoinAck.encode(toJoinAck({ ...event, members: [] })).finish();
   const entries = event.members.map(memberEntry);
   const length = entries.reduce((sum, e) => sum + e.byteLength, head.byteLength);
   const prefix = new BinaryWriter().uint32((1 << 3) | 2).uint32(length).finish();
-  const out = Buffer.allocUnsafe(prefix.byteLength + length);
+  const out = Buffer.allocUnsafeSlow(prefix.byteLength + length);
   out.set(prefix, 0);
   out.set(head, prefix.byteLength);
   let at = prefix.byteLength + head.byteLength;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ServerEvent } from '../../gen/chat/v1/chat.js';
 import { AsyncQueue } from '../../src/lib/AsyncQueue.js';
 import { encodeEvent } from '../../src/server/encodeEvent.js';
-import { encodeBatch } from '../../src/server/encodeBatch.js';
+import { encodeBatch, packFrames } from '../../src/server/encodeBatch.js';
 
 describe('AsyncQueue.batches', () => {
   it('yields everything queued at once, oldest first, capped by bytes and items but never empty', async () => {
@@ -63,5 +63,19 @@ describe('encodeEvent of a JoinAck', () => {
     const again = ServerEvent.decode(encodeEvent(ack)); // from the cache
     expect(again).toEqual(first);
     expect(first.event?.$case === 'joined' && first.event.value).toMatchObject({ room: 'r', lastSeq: 9, epoch: 'e', recovered: true, members });
+  });
+});
+
+describe('packFrames', () => {
+  it('packs runs of small frames into one batch each and passes big frames through untouched', () => {
+    const small = (seq: number) => encodeEvent({ kind: 'user_joined', room: 'r', seq, userId: 'u', displayName: 'U' });
+    const big = encodeBatch(Array.from({ length: 400 }, (_, i) => small(i)));
+    expect(big.byteLength).toBeGreaterThan(8 * 1024);
+    const out = packFrames([small(1), small(2), big, small(3)]);
+    expect(out).toHaveLength(3);
+    expect(out[1]).toBe(big);
+    expect(out[2]).toEqual(small(3));
+    const first = ServerEvent.decode(out[0]!);
+    expect(first.event?.$case === 'batch' && first.event.value.events.length).toBe(2);
   });
 });
