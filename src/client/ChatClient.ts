@@ -25,6 +25,9 @@ export class ChatClient {
       'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // HTTP/2 starts with a 64 KiB window per connection; a busy room (or a big
+      // JoinAck) would then wait on window updates. 4 MiB lets it flow.
+      'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
     this.rpc = createClient(ChatServiceDefinition, this.channel);
   }
