@@ -21,6 +21,7 @@ interface Member {
   call: grpc.ClientDuplexStream<Buffer, Buffer>;
   acked: boolean;
   presence: number; // the JoinAck's members + joins seen - leaves seen
+  ownJoinSeen: boolean;
   received: number;
   lastIndex: Int32Array; // per sender, the last message index seen
   lastSeq: number;
@@ -63,7 +64,7 @@ function open(userId: string, senderIndex: number, index: number): Member {
   const client = clients[index % clients.length]!;
   const call = client.makeBidiStreamRequest(PATH, (b: Buffer) => b, (b: Buffer) => b) as grpc.ClientDuplexStream<Buffer, Buffer>;
   const m: Member = {
-    userId, senderIndex, call, acked: false, presence: 0, received: 0,
+    userId, senderIndex, call, acked: false, presence: 0, ownJoinSeen: false, received: 0,
     lastIndex: new Int32Array(task.totalSenders).fill(-1), lastSeq: 0, seqGaps: 0, outOfOrder: 0, joinNotices: 0, cutOff: '',
   };
   call.on('data', (buf: Buffer) => scanServerEvent(buf, (e) => onEvent(m, e)));
@@ -78,6 +79,7 @@ function onEvent(m: Member, e: ScannedEvent): void {
     m.acked = true;
     m.lastSeq = e.seq;
     m.presence = e.members;
+    m.ownJoinSeen = false;
     return;
   }
   if (e.seq > 0) {
@@ -85,19 +87,16 @@ function onEvent(m: Member, e: ScannedEvent): void {
     m.lastSeq = e.seq;
   }
   if (e.kind === 3) {
+    // The JoinAck counted the joiner, whose own join notice comes right after it:
+    // that one notice is not a new member.
     if (e.noticeType === 1) {
       m.joinNotices += 1;
-      if (e.userId !== m.userId) m.presence += 1; // the ack already counted the joiner
+      if (m.ownJoinSeen) m.presence += 1;
+      else m.ownJoinSeen = true;
     } else if (e.noticeType === 2) m.presence -= 1;
     return;
   }
-  // content: "sender:index:sendMicros:padding"
-  const c = e.content;
-  const a = c.indexOf(':');
-  const b = c.indexOf(':', a + 1);
-  const sender = Number(c.slice(0, a));
-  const index = Number(c.slice(a + 1, b));
-  const sent = Number(c.slice(b + 1, c.indexOf(':', b + 1)));
+  const { sender, index, sentUs: sent } = e;
   m.received += 1;
   if (index <= m.lastIndex[sender]!) m.outOfOrder += 1;
   else m.lastIndex[sender] = index;

@@ -15,35 +15,59 @@ export function encodeEvent(event: DomainEvent): Uint8Array {
   return ServerEvent.encode(toServerEvent(event)).finish();
 }
 
-// Each member's encoded JoinAck entry, kept while the member is: a join into a
-// room of N members lists all N, so a join storm would otherwise encode N² of them.
-const memberEntries = new WeakMap<MemberInfo, Uint8Array>();
-
-function memberEntry(member: MemberInfo): Uint8Array {
-  let entry = memberEntries.get(member);
-  if (entry === undefined) {
-    const writer = new BinaryWriter();
-    Member.encode({ userId: member.userId, displayName: member.displayName }, writer.uint32((4 << 3) | 2).fork()).join();
-    memberEntries.set(member, (entry = writer.finish()));
-  }
-  return entry;
-}
-
-/** ServerEvent{joined: JoinAck}, its members spliced in from their cached entries. */
+/** ServerEvent{joined: JoinAck}, its member list copied whole from the room's roster. */
 function encodeJoinAck(event: JoinAckEvent): Uint8Array {
   const head = JoinAck.encode(toJoinAck({ ...event, members: [] })).finish();
-  const entries = event.members.map(memberEntry);
-  const length = entries.reduce((sum, e) => sum + e.byteLength, head.byteLength);
+  const members = encodedMembers(event.members);
+  const length = head.byteLength + members.byteLength;
   const prefix = new BinaryWriter().uint32((1 << 3) | 2).uint32(length).finish();
   const out = Buffer.allocUnsafeSlow(prefix.byteLength + length);
   out.set(prefix, 0);
   out.set(head, prefix.byteLength);
-  let at = prefix.byteLength + head.byteLength;
-  for (const entry of entries) {
-    out.set(entry, at);
-    at += entry.byteLength;
-  }
+  out.set(members, prefix.byteLength + head.byteLength);
   return out;
+}
+
+/** A room's member list as JoinAck field 4 entries, with where each member's entry ends. */
+interface Roster {
+  infos: MemberInfo[];
+  ends: number[];
+  bytes: Buffer;
+}
+
+// A join into a room of N members lists all N, so a join storm would encode N²
+// entries. The room's members keep their order and objects while they stay, so
+// the encoded list of the last JoinAck is usually this one's prefix: reuse it
+// and append. Keyed by the first member, which identifies the room's list.
+const rosters = new WeakMap<MemberInfo, Roster>();
+
+function encodedMembers(members: MemberInfo[]): Uint8Array {
+  const first = members[0];
+  if (first === undefined) return new Uint8Array(0);
+  let roster = rosters.get(first);
+  let kept = 0;
+  if (roster !== undefined) {
+    while (kept < roster.infos.length && kept < members.length && roster.infos[kept] === members[kept]) kept += 1;
+  } else rosters.set(first, (roster = { infos: [], ends: [], bytes: Buffer.allocUnsafeSlow(4096) }));
+  roster.infos.length = kept;
+  roster.ends.length = kept;
+  let at = kept === 0 ? 0 : roster.ends[kept - 1]!;
+  for (let i = kept; i < members.length; i++) {
+    const info = members[i]!;
+    const writer = new BinaryWriter();
+    Member.encode({ userId: info.userId, displayName: info.displayName }, writer.uint32((4 << 3) | 2).fork()).join();
+    const entry = writer.finish();
+    if (at + entry.byteLength > roster.bytes.byteLength) {
+      const grown = Buffer.allocUnsafeSlow(2 * (at + entry.byteLength));
+      grown.set(roster.bytes.subarray(0, at));
+      roster.bytes = grown;
+    }
+    roster.bytes.set(entry, at);
+    at += entry.byteLength;
+    roster.infos.push(info);
+    roster.ends.push(at);
+  }
+  return roster.bytes.subarray(0, at);
 }
 
 function toJoinAck(event: JoinAckEvent): JoinAck {

@@ -79,3 +79,23 @@ describe('packFrames', () => {
     expect(first.event?.$case === 'batch' && first.event.value.events.length).toBe(2);
   });
 });
+
+describe('JoinAck member lists from the roster cache', () => {
+  const ack = (members: Array<{ userId: string; displayName: string }>) => ({
+    kind: 'ack' as const, room: 'r', userId: 'x', welcome: '', members, history: [], lastSeq: 0, epoch: '', recovered: false,
+  });
+  const listed = (bytes: Uint8Array) => {
+    const e = ServerEvent.decode(bytes);
+    return e.event?.$case === 'joined' ? e.event.value.members.map((m) => m.userId) : [];
+  };
+  it('stays exact as members join, leave from the middle, and rejoin', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((u) => ({ userId: u, displayName: u.toUpperCase() }));
+    expect(listed(encodeEvent(ack([a!])))).toEqual(['a']);
+    expect(listed(encodeEvent(ack([a!, b!, c!])))).toEqual(['a', 'b', 'c']);
+    expect(listed(encodeEvent(ack([a!, c!])))).toEqual(['a', 'c']);
+    expect(listed(encodeEvent(ack([a!, c!, d!])))).toEqual(['a', 'c', 'd']);
+    const many = Array.from({ length: 600 }, (_, i) => ({ userId: `u${i}`, displayName: `User ${i}` }));
+    expect(listed(encodeEvent(ack([a!, ...many])))).toEqual(['a', ...many.map((m) => m.userId)]);
+    expect(listed(encodeEvent(ack([b!])))).toEqual(['b']);
+  });
+});
