@@ -49,9 +49,7 @@ export class BenchServer {
 
   /** CPU time (user + system) the server has used, in seconds. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return cpuSecondsOf(this.child.pid!);
   }
 
   /** Resident memory now and at its peak, in bytes. */
@@ -69,4 +67,11 @@ export class BenchServer {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** CPU time (user + system) a process has used, in seconds, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }

@@ -1,7 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BenchServer, type ServerKind } from './BenchServer.js';
+import { BenchServer, cpuSecondsOf, type ServerKind } from './BenchServer.js';
 import { Histogram } from './Histogram.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import type { Scenario } from './scenarios.js';
@@ -88,7 +87,7 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
       messagesPerSender: scenario.messagesPerSender,
       ratePerSender: scenario.ratePerSender,
       payloadBytes: scenario.payloadBytes,
-      batch: kind === 'ours',
+      batch: kind === 'ours' && scenario.batch,
       joinNow: scenario.kind !== 'joinStorm',
       churners,
       churnMs: 0,
@@ -98,6 +97,7 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
     await Promise.all(workers.map((w, i) => w.ask({ type: 'setup', task: tasks[i] }, 'ready')));
 
     const deadline = Date.now() + scenario.timeoutMs;
+    let settled = false;
     const quiet = async () => {
       // Everyone acknowledged, and (ours) every member's view of the room is exact.
       for (;;) {
@@ -106,10 +106,14 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
         const exact = kind === 'baseline' || total(reports, 'presenceExact') >= stableCount;
         const joins = kind === 'ours' || total(reports, 'joinNotices') >= (stableCount * (stableCount - 1)) / 2;
         if (process.env.BENCH_DEBUG) {
-          const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return ((Number(f[11]) + Number(f[12])) / 100).toFixed(1); };
-          process.stderr.write(`[${new Date().toISOString().slice(17, 23)}] acked ${total(reports, 'acked')} exact ${total(reports, 'presenceExact')} joins ${total(reports, 'joinNotices')} cpu server ${server.cpuSeconds()} workers ${workers.map((w) => cpu(w.child.pid!)).join(' ')}\n`);
+          // Progress once a second: what the clients see, and who is using the CPU.
+          const cpu = [server.child.pid!, ...workers.map((w) => w.child.pid!)].map((pid) => cpuSecondsOf(pid).toFixed(1));
+          process.stderr.write(
+            `acked ${total(reports, 'acked')} exact ${total(reports, 'presenceExact')} joins ${total(reports, 'joinNotices')} cpu s (server, workers) ${cpu.join(' ')}\n`,
+          );
         }
-        if ((acked && exact && joins) || Date.now() > deadline) return reports;
+        settled = acked && exact && joins;
+        if (settled || Date.now() > deadline) return reports;
         await sleep(process.env.BENCH_DEBUG ? 1000 : 20);
       }
     };
@@ -120,13 +124,18 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
       for (const w of workers) w.child.send({ type: 'join' });
       const reports = await quiet();
       const seconds = (performance.now() - t0) / 1000;
-      return measure(kind, scenario, reports, seconds, server, before, server.cpuSeconds() - cpu0, 0, 0);
+      return { ...measure(kind, scenario, reports, seconds, server, before, server.cpuSeconds() - cpu0, 0, 0), complete: settled };
     }
     await quiet();
     if (scenario.kind === 'idle') {
+      // Joining leaves garbage behind; let the server settle, then take its RSS.
+      let rss = server.memory().rss;
+      for (let i = 0; i < 10; i++) {
+        await sleep(500);
+        rss = Math.min(rss, server.memory().rss);
+      }
       const reports = await pollAll(workers);
-      const mem = server.memory();
-      return { ...measure(kind, scenario, reports, 0, server, before, 0, 0, 0), rssPerStreamKB: (mem.rss - before.rss) / 1024 / scenario.members };
+      return { ...measure(kind, scenario, reports, 0, server, before, 0, 0, 0), complete: settled, rssPerStreamKB: (rss - before.rss) / 1024 / scenario.members };
     }
 
     const expected = stableCount * scenario.senders * scenario.messagesPerSender;

@@ -16,12 +16,15 @@ export interface Scenario {
   churners: number;
   /** Give up after this long. */
   timeoutMs: number;
+  /** Let our server batch events (false: what clients of the original proto get). */
+  batch: boolean;
 }
 
-const base = { payloadBytes: 64, churners: 0, ratePerSender: 0, timeoutMs: 120_000 };
+const base = { payloadBytes: 64, churners: 0, ratePerSender: 0, timeoutMs: 120_000, batch: true };
 
 export const scenarios: Scenario[] = [
   { ...base, name: 'fanout-100x10', about: '100 members, 10 senders x 1,000 messages, full speed', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100 },
+  { ...base, name: 'fanout-100x10-unbatched', about: 'fanout-100x10 with clients that do not take batches (as clients of the original proto)', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100, batch: false },
   { ...base, name: 'fanout-1000x1', about: '1,000 members, 1 sender x 200 messages, full speed', kind: 'messages', members: 1000, senders: 1, messagesPerSender: 200, connections: 100 },
   { ...base, name: 'chatty-10x10', about: '10 members, 10 senders x 5,000 messages, full speed', kind: 'messages', members: 10, senders: 10, messagesPerSender: 5000, connections: 10 },
   { ...base, name: 'latency-100x10', about: '100 members, 10 senders paced at 100 messages/s each for 5 s', kind: 'messages', members: 100, senders: 10, messagesPerSender: 500, ratePerSender: 100, connections: 100 },

@@ -33,6 +33,8 @@ export function table(results: ScenarioResult[], machine: object): string {
   const lines = [
     `Machine: ${JSON.stringify(machine)}`,
     '',
+    ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
+    '',
     '| scenario | server | deliveries/s | missing | out of order | seq gaps | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
