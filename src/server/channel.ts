@@ -7,7 +7,7 @@ import type { Session } from '../domain/Session.js';
 import { packFrames } from './encodeBatch.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
-/** Largest batch written as one ServerEvent (well under a client's 4 MiB default). */
+/** Most bytes taken from the queue at once, and so the largest packed batch (a client takes 4 MiB by default). */
 const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Whether the server still takes new streams. */
