@@ -2,9 +2,8 @@
 
 export interface WorkerTask {
   address: string;
-  room: string;
-  /** This worker's clients; senderIndex is -1 for a client that only receives. */
-  clients: Array<{ userId: string; senderIndex: number }>;
+  /** This worker's clients and their rooms; senderIndex is -1 for a client that only receives. */
+  clients: Array<{ userId: string; room: string; senderIndex: number }>;
   /** TCP connections this worker spreads its clients over. */
   connections: number;
   /** Senders in the whole scenario (for per-sender order tracking). */

@@ -71,16 +71,17 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
   const workers = Array.from({ length: WORKERS }, () => new Worker());
   try {
     const before = server.memory();
-    const room = 'bench';
     const stableCount = scenario.members;
+    const roomSize = scenario.roomSize || stableCount;
     const all = Array.from({ length: scenario.members + scenario.churners }, (_, i) => ({
       userId: i < stableCount ? `m${i}` : `churner${i}`,
+      // Churners loop in the first room, where the senders are.
+      room: `bench-${i < stableCount ? Math.floor(i / roomSize) : 0}`,
       senderIndex: i < scenario.senders ? i : -1,
     }));
     const churners = all.slice(stableCount).map((c) => c.userId);
     const tasks: WorkerTask[] = workers.map((_, w) => ({
       address: `127.0.0.1:${server.port}`,
-      room,
       clients: all.filter((_, i) => i % WORKERS === w),
       connections: Math.max(1, Math.round(scenario.connections / WORKERS)),
       totalSenders: Math.max(1, scenario.senders),
@@ -91,7 +92,7 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
       joinNow: scenario.kind !== 'joinStorm',
       churners,
       churnMs: 0,
-      expectedPresence: stableCount,
+      expectedPresence: roomSize,
     }));
     await Promise.all(workers.map((w) => w.listening));
     await Promise.all(workers.map((w, i) => w.ask({ type: 'setup', task: tasks[i] }, 'ready')));
@@ -104,7 +105,7 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
         const reports = await pollAll(workers);
         const acked = total(reports, 'acked') >= stableCount;
         const exact = kind === 'baseline' || total(reports, 'presenceExact') >= stableCount;
-        const joins = kind === 'ours' || total(reports, 'joinNotices') >= (stableCount * (stableCount - 1)) / 2;
+        const joins = kind === 'ours' || total(reports, 'joinNotices') >= (stableCount / roomSize) * ((roomSize * (roomSize - 1)) / 2);
         if (process.env.BENCH_DEBUG) {
           // Progress once a second: what the clients see, and who is using the CPU.
           const cpu = [server.child.pid!, ...workers.map((w) => w.child.pid!)].map((pid) => cpuSecondsOf(pid).toFixed(1));

@@ -18,9 +18,11 @@ export interface Scenario {
   timeoutMs: number;
   /** Let our server batch events (false: what clients of the original proto get). */
   batch: boolean;
+  /** Members per room (the members fill rooms of this size in turn); 0: one room. */
+  roomSize: number;
 }
 
-const base = { payloadBytes: 64, churners: 0, ratePerSender: 0, timeoutMs: 120_000, batch: true };
+const base = { payloadBytes: 64, churners: 0, ratePerSender: 0, timeoutMs: 120_000, batch: true, roomSize: 0 };
 
 export const scenarios: Scenario[] = [
   { ...base, name: 'fanout-100x10', about: '100 members, 10 senders x 1,000 messages, full speed', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100 },
@@ -28,7 +30,7 @@ export const scenarios: Scenario[] = [
   { ...base, name: 'fanout-1000x1', about: '1,000 members, 1 sender x 200 messages, full speed', kind: 'messages', members: 1000, senders: 1, messagesPerSender: 200, connections: 100 },
   { ...base, name: 'chatty-10x10', about: '10 members, 10 senders x 5,000 messages, full speed', kind: 'messages', members: 10, senders: 10, messagesPerSender: 5000, connections: 10 },
   { ...base, name: 'latency-100x10', about: '100 members, 10 senders paced at 100 messages/s each for 5 s', kind: 'messages', members: 100, senders: 10, messagesPerSender: 500, ratePerSender: 100, connections: 100 },
-  { ...base, name: 'idle-5000', about: '5,000 joined streams over 50 connections, no traffic: RSS per stream', kind: 'idle', members: 5000, senders: 0, messagesPerSender: 0, connections: 50 },
+  { ...base, name: 'idle-5000', about: '5,000 joined streams over 50 connections, in rooms of 100, no traffic: settled RSS per stream (one room of 5,000 is join-storm-5000)', kind: 'idle', members: 5000, senders: 0, messagesPerSender: 0, connections: 50, roomSize: 100 },
   { ...base, name: 'join-storm-5000', about: '5,000 joins into one room at once: time until all are acknowledged and presence is exact', kind: 'joinStorm', members: 5000, senders: 0, messagesPerSender: 0, connections: 50 },
   { ...base, name: 'churn', about: '50 members, 5 senders x 1,000 at 200/s, while 20 clients loop join/leave', kind: 'messages', members: 50, senders: 5, messagesPerSender: 1000, ratePerSender: 200, connections: 70, churners: 20 },
 ];

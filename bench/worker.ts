@@ -17,6 +17,7 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 interface Member {
   userId: string;
+  room: string;
   senderIndex: number; // -1 when it only receives
   call: grpc.ClientDuplexStream<Buffer, Buffer>;
   acked: boolean;
@@ -60,11 +61,11 @@ function connect(): void {
   }
 }
 
-function open(userId: string, senderIndex: number, index: number): Member {
+function open(userId: string, room: string, senderIndex: number, index: number): Member {
   const client = clients[index % clients.length]!;
   const call = client.makeBidiStreamRequest(PATH, (b: Buffer) => b, (b: Buffer) => b) as grpc.ClientDuplexStream<Buffer, Buffer>;
   const m: Member = {
-    userId, senderIndex, call, acked: false, presence: 0, ownJoinSeen: false, received: 0,
+    userId, room, senderIndex, call, acked: false, presence: 0, ownJoinSeen: false, received: 0,
     lastIndex: new Int32Array(task.totalSenders).fill(-1), lastSeq: 0, seqGaps: 0, outOfOrder: 0, joinNotices: 0, cutOff: '',
   };
   call.on('data', (buf: Buffer) => scanServerEvent(buf, (e) => onEvent(m, e)));
@@ -118,7 +119,7 @@ async function send(m: Member): Promise<void> {
     const sentAt = nowUs();
     if (firstSendUs === 0) firstSendUs = sentAt;
     const content = `${m.senderIndex}:${i}:${sentAt}:${pad}`;
-    const ok = m.call.write(encode({ message: { $case: 'chat', value: { userId: m.userId, room: task.room, content, timestampUtc: 0, seq: 0, displayName: '', clientMsgId: '', traceContext: {} } } }));
+    const ok = m.call.write(encode({ message: { $case: 'chat', value: { userId: m.userId, room: m.room, content, timestampUtc: 0, seq: 0, displayName: '', clientMsgId: '', traceContext: {} } } }));
     if (!ok) await once(m.call, 'drain');
   }
 }
@@ -127,9 +128,9 @@ async function churn(m: Member, until: number): Promise<number> {
   let rounds = 0;
   while (Date.now() < until && !m.cutOff) {
     m.acked = false;
-    m.call.write(encode(join(m.userId, task.room, task.batch)));
+    m.call.write(encode(join(m.userId, m.room, task.batch)));
     while (!m.acked && !m.cutOff) await new Promise((r) => setImmediate(r));
-    m.call.write(encode({ message: { $case: 'leave', value: { userId: m.userId, room: task.room } } }));
+    m.call.write(encode({ message: { $case: 'leave', value: { userId: m.userId, room: m.room } } }));
     rounds += 1;
   }
   return rounds;
@@ -162,17 +163,17 @@ process.on('message', async (message: { type: string; task?: WorkerTask }) => {
     case 'setup': {
       task = message.task!;
       connect();
-      for (const [i, c] of task.clients.entries()) members.push(open(c.userId, c.senderIndex, i));
+      for (const [i, c] of task.clients.entries()) members.push(open(c.userId, c.room, c.senderIndex, i));
       const stable = members.filter((m) => !task.churners.includes(m.userId));
       if (task.joinNow) {
-        for (const m of stable) m.call.write(encode(join(m.userId, task.room, task.batch)));
+        for (const m of stable) m.call.write(encode(join(m.userId, m.room, task.batch)));
       }
       process.send!({ type: 'ready', report: report() });
       break;
     }
     case 'join': {
       // Join-storm: every client joins at once; the orchestrator polls for quiet.
-      for (const m of members) m.call.write(encode(join(m.userId, task.room, task.batch)));
+      for (const m of members) m.call.write(encode(join(m.userId, m.room, task.batch)));
       break;
     }
     case 'go': {

@@ -143,8 +143,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   private compact(): void {
-    // Drop consumed slots in batches, so a long-lived queue does not keep them.
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+    // Consumed slots must not keep their items alive: an idle stream would hold
+    // every frame it was ever sent. Empty: start over; else drop them in batches.
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.sizes = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
       this.head = 0;
