@@ -7,58 +7,71 @@ const SEGMENT = 256;
 export type EncodeBatch = (frames: Uint8Array[]) => Uint8Array;
 
 /**
- * A room's delivery to its member sessions. `now` queues a frame to every
- * member at once. `later` defers it to the end of this turn of the event loop,
- * so that a burst (a join storm in a big room) reaches each member that
- * understands batches as ONE queued frame instead of one per event. Deferred
- * frames always go out before anything delivered after them, and a session only
- * gets the deferred frames sequenced after it joined, so every member still sees
- * the room's sequence in order and without gaps.
+ * A room's delivery to its member sessions. Sessions that do not take batches
+ * get every frame at once. For sessions that do, frames can be coalesced: held
+ * until the end of this turn of the event loop (presence storms in big rooms), or
+ * for `lingerMs` (every room event, when set), then queued to each of them as ONE
+ * batch frame, encoded once and shared. Coalesced frames always go out before
+ * anything delivered after them, and a session only gets the frames sequenced
+ * after it joined, so every member still sees the room's sequence in order and
+ * without gaps.
  */
 export class Fanout {
-  readonly sessions = new Set<Session>();
+  private readonly plain = new Set<Session>();
+  private readonly batching = new Set<Session>();
   private pending: Uint8Array[] = [];
-  /** Sessions that joined while frames were pending: the first pending index each gets. */
+  /** Batching sessions that joined while frames were pending: the first pending index each gets. */
   private starts = new Map<Session, number>();
   private scheduled = false;
 
-  constructor(private readonly encodeBatch: EncodeBatch | undefined) {}
+  constructor(
+    private readonly encodeBatch: EncodeBatch | undefined,
+    /** How long to hold room events for batching sessions (0: only presence storms). */
+    private readonly lingerMs = 0,
+  ) {}
 
   get size(): number {
-    return this.sessions.size;
+    return this.plain.size + this.batching.size;
   }
 
   add(session: Session): void {
+    if (!session.batching || this.encodeBatch === undefined) return void this.plain.add(session);
     if (this.pending.length > 0) this.starts.set(session, this.pending.length);
-    this.sessions.add(session);
+    this.batching.add(session);
   }
 
+  /** Removes a session, after delivering what it is owed. */
   remove(session: Session): void {
+    if (this.plain.delete(session)) return;
     this.flush();
-    this.sessions.delete(session);
+    this.batching.delete(session);
   }
 
-  now(frame: Uint8Array): void {
-    this.flush();
-    for (const session of this.sessions) session.deliver(frame);
-  }
-
-  later(frame: Uint8Array): void {
-    if (this.encodeBatch === undefined) return this.now(frame);
+  /** Queues a room event to every member: at once, or coalesced for batching sessions. */
+  send(frame: Uint8Array, coalesce: boolean): void {
+    for (const session of this.plain) session.deliver(frame);
+    if (this.batching.size === 0) return;
+    if (!coalesce && this.lingerMs <= 0) {
+      this.flush();
+      for (const session of this.batching) session.deliver(frame);
+      return;
+    }
     this.pending.push(frame);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const flush = () => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    if (this.lingerMs > 0) setTimeout(flush, this.lingerMs);
+    else setImmediate(flush);
   }
 
   /**
-   * Delivers what is pending. For batching sessions the pending frames are cut
-   * into segments of SEGMENT, each encoded once and shared; a session that joined
-   * mid-segment first gets the rest of that segment (also encoded once per start).
-   * So a storm of k joins costs O(k²/SEGMENT) queue pushes, not O(k²).
+   * Delivers what is pending. The pending frames are cut into segments of
+   * SEGMENT, each encoded once and shared; a session that joined mid-segment
+   * first gets the rest of that segment (also encoded once per start). So a storm
+   * of k joins costs O(k²/SEGMENT) queue pushes, not O(k²).
    */
   flush(): void {
     if (this.pending.length === 0) return;
@@ -74,13 +87,8 @@ export class Fanout {
       if (frame === undefined) pieces.set(key, (frame = this.encodeBatch!(pending.slice(from, to))));
       return frame;
     };
-    for (const session of this.sessions) {
-      const start = starts.get(session) ?? 0;
-      if (!session.batching) {
-        for (let i = start; i < pending.length; i++) session.deliver(pending[i]!);
-        continue;
-      }
-      for (let from = start; from < pending.length; ) {
+    for (const session of this.batching) {
+      for (let from = starts.get(session) ?? 0; from < pending.length; ) {
         const to = Math.min(pending.length, (Math.floor(from / SEGMENT) + 1) * SEGMENT);
         session.deliver(piece(from, to));
         from = to;

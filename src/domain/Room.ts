@@ -50,7 +50,7 @@ export class Room {
     encodeBatch?: EncodeBatch,
   ) {
     this.history = new History(limits.historyEvents, limits.historyBytes);
-    this.fanout = new Fanout(encodeBatch);
+    this.fanout = new Fanout(encodeBatch, limits.coalesceMs);
   }
 
   get isEmpty(): boolean {
@@ -163,8 +163,7 @@ export class Room {
     this.seq += 1;
     const frame = this.encode(event);
     this.history.append({ event, frame });
-    if (coalesce) this.fanout.later(frame);
-    else this.fanout.now(frame);
+    this.fanout.send(frame, coalesce);
     return frame;
   }
 }

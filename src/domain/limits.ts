@@ -28,6 +28,8 @@ export interface Limits {
   rateBurst: number;
   /** From this many members on, a room coalesces the fan-out of joins and leaves. */
   presenceCoalesceMembers: number;
+  /** How long a room holds its events to send them as one batch to clients that take batches (0: no wait). */
+  coalesceMs: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -45,4 +47,5 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   ratePerSecond: 100,
   rateBurst: 500,
   presenceCoalesceMembers: 64,
+  coalesceMs: 2,
 });

@@ -63,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     ratePerSecond: n('ratePerSecond'),
     rateBurst: n('rateBurst'),
     presenceCoalesceMembers: n('presenceCoalesceMembers'),
+    coalesceMs: n('coalesceMs'),
   };
   // A resume replays up to a whole history into the queue at once: it must fit.
   if (limits.queueEvents <= limits.historyEvents + limits.maxJoinHistory) {

@@ -34,6 +34,7 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'ratePerSecond', env: 'CHAT_RATE_PER_SECOND', default: defaultLimits.ratePerSecond, min: 0, max: 1_000_000, doc: 'envelopes per second per stream (RATE_LIMITED above it); 0 turns the limit off' },
   { key: 'rateBurst', env: 'CHAT_RATE_BURST', default: defaultLimits.rateBurst, min: 1, max: 1_000_000, doc: 'envelopes a stream may send at once above the rate' },
   { key: 'presenceCoalesceMembers', env: 'CHAT_PRESENCE_COALESCE_MEMBERS', default: defaultLimits.presenceCoalesceMembers, min: 1, max: 10_000_000, doc: 'from this many members on, a room sends the joins and leaves of one event-loop turn as one batch to clients that accept batches' },
+  { key: 'coalesceMs', env: 'CHAT_COALESCE_MS', default: defaultLimits.coalesceMs, min: 0, max: 1000, doc: 'how long a room holds its events to send them as one batch to clients that take batches: fewer writes for a little latency; 0 sends at once' },
   { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
   { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
   { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },

@@ -25,8 +25,8 @@ async function drain(session: Session): Promise<{ frames: Frame[]; events: Domai
 const seqs = (events: DomainEvent[]) =>
   events.flatMap((e) => (e.kind === 'user_joined' || e.kind === 'user_left' ? [e.seq] : e.kind === 'message' ? [e.message.seq] : []));
 
-function hubWith(presenceCoalesceMembers: number) {
-  return new Hub({ limits: { ...defaultLimits, presenceCoalesceMembers, ratePerSecond: 0 }, encode, encodeBatch });
+function hubWith(presenceCoalesceMembers: number, coalesceMs = 0) {
+  return new Hub({ limits: { ...defaultLimits, presenceCoalesceMembers, ratePerSecond: 0, coalesceMs }, encode, encodeBatch });
 }
 const join = (hub: Hub, userId: string, batchEvents: boolean) => {
   const s = hub.openSession();
@@ -85,3 +85,25 @@ describe('coalesced presence in big rooms', () => {
     hub.dispose();
   });
 });
+
+describe('lingering room events (coalesceMs)', () => {
+  it('holds room events for batching members and sends them as one batch; others get each at once', async () => {
+    const hub = hubWith(1_000_000, 20);
+    const a = join(hub, 'a', true);
+    const b = join(hub, 'b', false);
+    await waitFor(() => a.queue.length >= 2, { what: 'the lingering joins' }); // ack, then the joins' batch
+    await drain(a);
+    await drain(b);
+    for (const text of ['one', 'two', 'three']) hub.publish(b, { userId: 'b', room: 'big', content: text, clientMsgId: '', traceContext: {} });
+    expect(seqs((await drain(b)).events)).toEqual([3, 4, 5]); // at once
+    expect((await drain(a)).frames).toEqual([]); // held
+    await waitFor(() => a.queue.length > 0, { what: 'the held messages' });
+    const { frames, events } = await drain(a);
+    expect(frames).toHaveLength(1);
+    expect(seqs(events)).toEqual([3, 4, 5]);
+    hub.closeSession(a);
+    hub.closeSession(b);
+    hub.dispose();
+  });
+});
+
