@@ -150,14 +150,14 @@ export class Room {
     return this.fanout.size >= this.limits.presenceCoalesceMembers;
   }
 
-  /** Delivers deferred presence now (before the server drains). */
+  /** Delivers held events now (before the server drains). */
   flush(): void {
     this.fanout.flush();
   }
 
   /**
-   * Gives the event the next seq, encodes it once, holds it and queues it to
-   * every session: now, or (`coalesce`) at the end of this event-loop turn.
+   * Gives the event the next seq, encodes it once, holds it in history and
+   * hands it to the fan-out (which may coalesce it for batching sessions).
    */
   private sequence(event: SequencedEvent, coalesce = false): Uint8Array {
     this.seq += 1;
