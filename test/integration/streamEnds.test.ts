@@ -101,15 +101,20 @@ describe('how a stream ends', () => {
       await expectStillServing('lobby', [bob]);
     });
 
-    it('a connection reset without a clean close frees the session and others see the user leave', async () => {
+    /** Bob joins the lobby directly; alice joins through a TCP proxy the test can cut. */
+    async function bobAndAliceViaProxy() {
       const proxy = await TcpProxy.start(t.server.port);
       cleanups.push(() => proxy.close());
       const viaProxy = new ChatClient(proxy.address);
       cleanups.push(() => viaProxy.close());
-
       const bob = await joined({ userId: 'bob' }, 'lobby');
       const alice = await joined({ userId: 'alice' }, 'lobby', viaProxy);
       await bob.waitFor(joinedBy('alice'), 'alice joining');
+      return { proxy, bob, alice };
+    }
+
+    it('a connection reset without a clean close frees the session and others see the user leave', async () => {
+      const { proxy, bob, alice } = await bobAndAliceViaProxy();
       expect(proxy.connectionCount).toBe(1);
       expect(t.hub.sessionCount).toBe(2);
 
@@ -127,14 +132,7 @@ describe('how a stream ends', () => {
     it('a peer that vanishes without a word is reaped by keepalive', async () => {
       await t.stop();
       t = await TestServer.start({ keepaliveTimeMs: 1000, keepaliveTimeoutMs: 1000 });
-      const proxy = await TcpProxy.start(t.server.port);
-      cleanups.push(() => proxy.close());
-      const viaProxy = new ChatClient(proxy.address);
-      cleanups.push(() => viaProxy.close());
-
-      const bob = await joined({ userId: 'bob' }, 'lobby');
-      const alice = await joined({ userId: 'alice' }, 'lobby', viaProxy);
-      await bob.waitFor(joinedBy('alice'), 'alice joining');
+      const { proxy, bob, alice } = await bobAndAliceViaProxy();
 
       const vanished = Date.now();
       proxy.blackholeAll();
