@@ -64,6 +64,15 @@ async function resume(t: TestServer, userId: string, afterSeq: number, epoch: st
   return { log, ack: await log.joined(ROOM) };
 }
 
+/**
+ * Waits for the joiner's own join notice, the room's next event after its JoinAck
+ * (a replay may hold an older join notice of the same user, and room events may
+ * reach a batching client a few milliseconds after its JoinAck).
+ */
+function ownJoin(log: EventLog, ack: JoinAck) {
+  return log.waitFor((e) => e.type === 'user_joined' && e.notice.seq === ack.lastSeq + 1, 'own join notice');
+}
+
 function missedNotice(log: EventLog) {
   return log.of('notice', ROOM).find((e) => e.notice.code === 'MISSED_EVENTS');
 }
@@ -115,7 +124,7 @@ describe('resume within history', () => {
     const { log: bob2, ack } = await resume(t, 'bob', seen, epoch);
     expect(ack).toMatchObject({ recovered: true, epoch, lastSeq: newest });
     // Own join notice comes after the replay; then a live message.
-    await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
+    await ownJoin(bob2, ack);
     alice.session.send(ROOM, 'live');
     await bob2.waitFor((e) => e.type === 'message' && e.message.content === 'live', 'the live message');
     await alice.waitFor((e) => e.type === 'message' && e.message.content === 'live', 'the live message');
@@ -166,7 +175,7 @@ describe('resume beyond history', () => {
 
     const { log: bob2, ack } = await resume(t, 'bob', seen, epoch);
     expect(ack).toMatchObject({ recovered: false, epoch, lastSeq: newest });
-    await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
+    await ownJoin(bob2, ack);
 
     const notice = missedNotice(bob2);
     expect(notice?.notice).toMatchObject({
@@ -222,7 +231,7 @@ describe('resume beyond history', () => {
     bob2.session.join(ROOM, { afterSeq: seen, epoch, history: 100 });
     const ack = await bob2.joined(ROOM);
     expect(ack.recovered).toBe(false);
-    await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
+    await ownJoin(bob2, ack);
 
     const replayed = sequenced(bob2).filter((e) => seqOf(e) <= newest);
     const held = replayed.map((e) => (e.type === 'message' ? e.message.content : ''));
@@ -250,7 +259,7 @@ describe('resume beyond history', () => {
 
     const { log: bob2, ack } = await resume(t, 'bob', seen, `not-${epoch}`);
     expect(ack).toMatchObject({ recovered: false, epoch, lastSeq: newest });
-    await bob2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'own join notice');
+    await ownJoin(bob2, ack);
 
     expect(bob2.events[1]?.type).toBe('notice');
     expect(missedNotice(bob2)?.notice).toMatchObject({
@@ -283,7 +292,7 @@ describe('an empty room', () => {
 
     const { log: alice2, ack } = await resume(t, 'alice', seen, epoch);
     expect(ack).toMatchObject({ recovered: true, epoch, lastSeq: seen + 1 });
-    await alice2.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'alice', 'own join notice');
+    await ownJoin(alice2, ack);
     expect(seqs(alice2)).toEqual([seen + 1, seen + 2]); // her leave, then her new join
     expect(missedNotice(alice2)).toBeUndefined();
     await sendAll(alice2, ['four']);
@@ -310,7 +319,7 @@ describe('an empty room', () => {
     expect(ack.epoch).not.toBe('');
     expect(ack.epoch).not.toBe(epoch);
     expect(ack).toMatchObject({ recovered: false, lastSeq: 0 });
-    const joined = await alice2.waitFor((e) => e.type === 'user_joined', 'own join notice');
+    const joined = await ownJoin(alice2, ack);
     expect(seqOf(joined)).toBe(1);
     expect(missedNotice(alice2)?.notice.missedCount).toBe(0);
     await sendAll(alice2, ['fresh start']);
