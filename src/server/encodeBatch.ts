@@ -46,6 +46,8 @@ const BIG_FRAME = 8 * 1024;
  * from a coalesced fan-out, or large acks) passed through as they are.
  */
 export function packFrames(frames: Uint8Array[]): Uint8Array[] {
+  // The common case when a stream keeps up: one frame, nothing to pack.
+  if (frames.length === 1) return frames;
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [];
   const flushRun = () => {

@@ -84,7 +84,7 @@ function toJoinAck(event: JoinAckEvent): JoinAck {
 }
 
 /** The ServerEvent a domain event becomes on the wire. */
-export function toServerEvent(event: DomainEvent): ServerEvent {
+function toServerEvent(event: DomainEvent): ServerEvent {
   switch (event.kind) {
     case 'message':
       return { event: { $case: 'broadcast', value: toChatPayload(event.message) } };

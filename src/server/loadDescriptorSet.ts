@@ -3,7 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 
 /** proto/ at the project's root, beside src/. */
-export const protoRoot = fileURLToPath(new URL('../../proto/', import.meta.url));
+const protoRoot = fileURLToPath(new URL('../../proto/', import.meta.url));
 
 /**
  * The FileDescriptorSet of chat.v1 that server reflection serves, built from the
