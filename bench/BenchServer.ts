@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -20,6 +20,8 @@ export class BenchServer {
     const args = kind === 'ours' ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
     // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server there (read it with bench/topFunctions.ts).
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    // BENCH_HEAP_SNAPSHOT=DIR: the idle scenario writes a heap snapshot of the settled server there.
+    if (process.env.BENCH_HEAP_SNAPSHOT) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP_SNAPSHOT}`);
     const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
       cwd: root,
       env: {
@@ -57,6 +59,17 @@ export class BenchServer {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
     return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  }
+
+  /** Writes a heap snapshot (the server must run with BENCH_HEAP_SNAPSHOT set) and waits until it is written. */
+  async heapSnapshot(): Promise<void> {
+    const dir = process.env.BENCH_HEAP_SNAPSHOT!;
+    const count = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')).length;
+    const before = count();
+    this.child.kill('SIGUSR2');
+    // The snapshot blocks the server while it is written; its size settles when done.
+    while (count() === before) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 5000));
   }
 
   async stop(): Promise<void> {

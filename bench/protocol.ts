@@ -9,6 +9,10 @@ export interface WorkerTask {
   /** Senders in the whole scenario (for per-sender order tracking). */
   totalSenders: number;
   messagesPerSender: number;
+  /** Index of each sender's first message in this phase (warm-up comes first). */
+  firstIndex: number;
+  /** Record latency and the first send time in this phase (false: warm-up). */
+  measure: boolean;
   /** Messages per second per sender; 0 is full speed. */
   ratePerSender: number;
   /** Content size of each message. */

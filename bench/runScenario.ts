@@ -36,7 +36,10 @@ class Worker {
   /** Resolves once the worker listens for messages. */
   readonly listening: Promise<WorkerReport>;
   constructor() {
-    this.child = fork(workerScript, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // With BENCH_CPU_PROF=DIR the workers are profiled too, into DIR/workers.
+    const dir = process.env.BENCH_CPU_PROF;
+    const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/workers`] : [];
+    this.child = fork(workerScript, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.listening = new Promise((resolve) => this.waiters.set('hello', resolve));
     this.child.on('message', (m: { type: string; report: WorkerReport }) => {
       this.waiters.get(m.type)?.(m.report);
@@ -86,6 +89,8 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
       connections: Math.max(1, Math.round(scenario.connections / WORKERS)),
       totalSenders: Math.max(1, scenario.senders),
       messagesPerSender: scenario.messagesPerSender,
+      firstIndex: 0,
+      measure: true,
       ratePerSender: scenario.ratePerSender,
       payloadBytes: scenario.payloadBytes,
       batch: kind === 'ours' && scenario.batch,
@@ -135,27 +140,35 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
         await sleep(500);
         rss = Math.min(rss, server.memory().rss);
       }
+      if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot();
       const reports = await pollAll(workers);
       return { ...measure(kind, scenario, reports, 0, server, before, 0, 0, 0), complete: settled, rssPerStreamKB: (rss - before.rss) / 1024 / scenario.members };
     }
 
-    const expected = stableCount * scenario.senders * scenario.messagesPerSender;
-    const cpu0 = server.cpuSeconds();
+    const perMessage = stableCount * scenario.senders;
     const churnMs = scenario.churners > 0 ? (scenario.messagesPerSender / scenario.ratePerSender) * 1000 : 0;
-    for (const [i, w] of workers.entries()) {
-      tasks[i]!.churnMs = churnMs;
-      w.child.send({ type: 'go', task: tasks[i] });
-    }
-    let reports: WorkerReport[];
-    for (;;) {
-      reports = await pollAll(workers);
-      if (total(reports, 'received') >= expected || Date.now() > deadline) break;
-      await sleep(20);
-    }
+    /** Sends one phase and waits until every member has received it (or the deadline). */
+    const phase = async (firstIndex: number, messagesPerSender: number, measure: boolean) => {
+      for (const [i, w] of workers.entries()) {
+        Object.assign(tasks[i]!, { firstIndex, messagesPerSender, measure, churnMs: measure ? churnMs : 0 });
+        w.child.send({ type: 'go', task: tasks[i] });
+      }
+      const until = perMessage * (firstIndex + messagesPerSender);
+      for (;;) {
+        const reports = await pollAll(workers);
+        if (total(reports, 'received') >= until || Date.now() > deadline) return reports;
+        await sleep(20);
+      }
+    };
+    const warmup = scenario.warmupPerSender;
+    if (warmup > 0) await phase(0, warmup, false);
+    const cpu0 = server.cpuSeconds();
+    const reports = await phase(warmup, scenario.messagesPerSender, true);
+    const expected = perMessage * (warmup + scenario.messagesPerSender);
     const cpu = server.cpuSeconds() - cpu0;
     const first = Math.min(...reports.map((r) => r.firstSendUs).filter((t) => t > 0));
     const last = Math.max(...reports.map((r) => r.lastReceiveUs));
-    return measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'));
+    return measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'), perMessage * warmup);
   } finally {
     await Promise.all(workers.map((w) => w.close()));
     await server.stop();
@@ -172,20 +185,23 @@ function measure(
   cpuSeconds: number,
   expected: number,
   churnRounds: number,
+  /** Deliveries of the warm-up, counted for loss but not for speed. */
+  warmupDeliveries = 0,
 ): Measurement {
   const latency = new Histogram();
   for (const r of reports) latency.merge(r.latency);
-  const deliveries = total(reports, 'received');
+  const received = total(reports, 'received');
+  const deliveries = received - warmupDeliveries;
   const mem = server.memory();
   const acked = total(reports, 'acked');
   return {
     server: kind,
-    complete: scenario.kind === 'messages' ? deliveries >= expected : acked >= scenario.members,
+    complete: scenario.kind === 'messages' ? received >= expected : acked >= scenario.members,
     seconds,
     deliveries,
     expected,
     deliveriesPerSecond: seconds > 0 ? deliveries / seconds : 0,
-    missing: Math.max(0, expected - deliveries),
+    missing: Math.max(0, expected - received),
     outOfOrder: total(reports, 'outOfOrder'),
     seqGaps: kind === 'ours' ? total(reports, 'seqGaps') : 0,
     latencyMs: { p50: latency.quantile(0.5) / 1000, p99: latency.quantile(0.99) / 1000, max: latency.max / 1000 },

@@ -26,10 +26,13 @@ const event: ScannedEvent = { kind: 0, seq: 0, noticeType: 0, members: 0, sender
 let at = 0;
 
 function varint(buf: Uint8Array): number {
-  let result = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = buf[at++]!;
-    result += (byte & 0x7f) * 2 ** shift;
+  // Most varints here (tags, lengths, small numbers) are one byte.
+  let byte = buf[at++]!;
+  if (byte < 0x80) return byte;
+  let result = byte & 0x7f;
+  for (let scale = 128; ; scale *= 128) {
+    byte = buf[at++]!;
+    result += (byte & 0x7f) * scale;
     if (byte < 0x80) return result;
   }
 }

@@ -110,14 +110,15 @@ async function send(m: Member): Promise<void> {
   const pad = 'x'.repeat(Math.max(0, task.payloadBytes - 24));
   const interval = task.ratePerSender > 0 ? 1000 / task.ratePerSender : 0;
   const start = performance.now();
-  for (let i = 0; i < task.messagesPerSender; i++) {
+  for (let n = 0; n < task.messagesPerSender; n++) {
+    const i = task.firstIndex + n;
     if (interval > 0) {
-      const due = start + i * interval;
+      const due = start + n * interval;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     const sentAt = nowUs();
-    if (firstSendUs === 0) firstSendUs = sentAt;
+    if (firstSendUs === 0 && measuring) firstSendUs = sentAt;
     const content = `${m.senderIndex}:${i}:${sentAt}:${pad}`;
     const ok = m.call.write(encode({ message: { $case: 'chat', value: { userId: m.userId, room: m.room, content, timestampUtc: 0, seq: 0, displayName: '', clientMsgId: '', traceContext: {} } } }));
     if (!ok) await once(m.call, 'drain');
@@ -178,7 +179,7 @@ process.on('message', async (message: { type: string; task?: WorkerTask }) => {
     }
     case 'go': {
       task = message.task ?? task;
-      measuring = true;
+      measuring = task.measure;
       const senders = members.filter((m) => m.senderIndex >= 0);
       const churners = members.filter((m) => task.churners.includes(m.userId));
       const until = Date.now() + task.churnMs;

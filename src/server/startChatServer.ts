@@ -43,20 +43,17 @@ export async function startChatServer(config: ServerConfig, logger?: Logger): Pr
     'grpc.keepalive_time_ms': config.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
-  }).use(terminator.middleware);
+  });
 
-  const channel = channelHandler(hub, gate, log);
   server.add(chatWireDefinition, {
-    async *channel(requests, context) {
-      context.abortOnTerminate();
-      yield* channel(requests, context);
-    },
+    channel: channelHandler(hub, gate, log),
     async listRooms() {
       return ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
     },
   });
-  server.add(HealthDefinition, HealthServiceImpl(health));
-  server.add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [SERVICE, 'grpc.health.v1.Health']));
+  // Health watches and reflection streams stay open until the client ends them.
+  server.with(terminator.middleware).add(HealthDefinition, HealthServiceImpl(health));
+  server.with(terminator.middleware).add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [SERVICE, 'grpc.health.v1.Health']));
   health.setStatus('healthy');
   health.setStatus('healthy', SERVICE);
 

@@ -404,6 +404,29 @@ describe('how a stream ends', () => {
       expect(Date.now() - again).toBeLessThan(100);
     });
 
+    it('a health watch sees NOT_SERVING during drain and is then ended with UNAVAILABLE, not left to the force-close', async () => {
+      await t.stop();
+      t = await TestServer.start({ drainGraceMs: 3000 });
+      const statuses: HealthCheckResponse_ServingStatus[] = [];
+      const watched = (async () => {
+        try {
+          for await (const { status } of health().watch({ service: 'chat.v1.ChatService' })) statuses.push(status);
+          return Status.OK;
+        } catch (error) {
+          return (error as { code: Status }).code;
+        }
+      })();
+      await waitFor(() => statuses.length === 1, { what: 'the first health status' });
+      expect(statuses[0]).toBe(HealthCheckResponse_ServingStatus.SERVING);
+
+      const started = Date.now();
+      await t.server.drain();
+      // Nothing else is open, so drain must not wait out its grace period for the watch.
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(await watched).toBe(Status.UNAVAILABLE);
+      expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    });
+
     it('drain ends within the grace period even when a client never reads', async () => {
       await t.stop();
       const graceMs = 1000;
