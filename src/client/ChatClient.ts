@@ -1,4 +1,4 @@
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createChannel, createClient, waitForChannelReady, type Channel } from 'nice-grpc';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
 
@@ -37,6 +37,11 @@ export class ChatClient {
     const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session));
     this.sessions.add(session);
     return session;
+  }
+
+  /** Resolves once the connection is up (connecting if it is not); rejects at the deadline. */
+  waitForReady(deadline: Date): Promise<void> {
+    return waitForChannelReady(this.channel, deadline);
   }
 
   /** The rooms that exist now, sorted by name. */

@@ -6,6 +6,8 @@ import {
   ServerNotice_Type,
 } from '../../gen/chat/v1/chat.js';
 
+export type { ChatPayload, JoinAck, ServerNotice };
+
 /** A server event, typed by what it means to a client. */
 export type ChatEvent =
   | { type: 'joined'; room: string; ack: JoinAck }

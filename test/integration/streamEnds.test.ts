@@ -7,7 +7,7 @@ import type { ChatEvent } from '../../src/client/ChatEvent.js';
 import type { Identity } from '../../src/client/ChatSession.js';
 import type { EventLog } from '../helpers/EventLog.js';
 import { RawCall } from '../helpers/slowConsumer.rawCall.js';
-import { TcpProxy } from '../helpers/streamEnds.tcpProxy.js';
+import { TcpProxy } from '../helpers/TcpProxy.js';
 import { TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 

@@ -1,0 +1,27 @@
+import type { ChatEvent } from './ChatEvent.js';
+
+/** Where a ChatConnection stands. */
+export type ConnectionState =
+  | { kind: 'connecting' }
+  | { kind: 'connected' }
+  /** Waiting to try again: attempt `attempt` starts at `at` (epoch ms), `reason` is why the last one ended. */
+  | { kind: 'reconnecting'; attempt: number; at: number; reason: string }
+  /** For good: closed by the user, or refused in a way retrying cannot fix (`reason`). */
+  | { kind: 'closed'; reason?: string };
+
+/**
+ * What a ChatConnection tells its listeners: the server's events (each room
+ * event once, in order, across reconnects) plus what the connection itself did.
+ */
+export type ConnectionEvent =
+  | ChatEvent
+  | { type: 'state'; state: ConnectionState }
+  /** A send is waiting for the server's copy (it is shown as pending until then). */
+  | { type: 'pending'; room: string; clientMsgId: string; content: string }
+  /** A rejoin after a reconnect replayed everything missed: `restored` messages came back. */
+  | { type: 'resumed'; room: string; restored: number }
+  /**
+   * A rejoin could not replay everything: `missed` events are gone (0: unknown);
+   * `restarted` when the room's sequence started over (server restart, room freed).
+   */
+  | { type: 'missed'; room: string; missed: number; restarted: boolean };

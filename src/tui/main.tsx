@@ -1,0 +1,79 @@
+import { createInterface } from 'node:readline';
+import { render } from 'ink';
+import { ChatConnection } from '../client/ChatConnection.js';
+import { parseTuiArgs, type TuiOptions, UsageError, USAGE, userIdFrom, version } from './args.js';
+import { App } from './components/App.js';
+import { Setup } from './components/Setup.js';
+import { lineMode } from './lineMode.js';
+
+/** `chat-tui`: the Ink client, or line mode with --plain or when stdout is not a terminal. */
+async function main(): Promise<number> {
+  let options: TuiOptions | 'help' | 'version';
+  try {
+    options = parseTuiArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`chat-tui: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') return void process.stdout.write(`${USAGE}\n`), 0;
+  if (options === 'version') return void process.stdout.write(`${version()}\n`), 0;
+
+  const plain = options.plain || !process.stdout.isTTY || !process.stdin.isTTY;
+  // Line mode reads stdin as lines once: the questions and then the chat share it.
+  const lines = plain ? createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]() : undefined;
+  let { name, rooms } = options;
+  if (name === undefined) {
+    const answers = lines ? await askOnStdin(lines) : await askInInk();
+    if (answers === undefined) return 0;
+    ({ name } = answers);
+    if (rooms.length === 0) rooms = [answers.room];
+  }
+  if (rooms.length === 0) rooms = ['general'];
+
+  const connection = new ChatConnection({
+    address: options.server,
+    identity: { userId: options.user ?? userIdFrom(name), displayName: name },
+    history: options.history,
+    // Notice a dead connection in seconds, not the library's default half-minute.
+    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 },
+  });
+  for (const room of rooms) connection.join(room);
+
+  if (lines) {
+    await lineMode(connection, { [Symbol.asyncIterator]: () => lines }, process.stdout);
+    return 0;
+  }
+  const app = render(<App connection={connection} onQuit={() => {}} />, { exitOnCtrlC: false });
+  await app.waitUntilExit();
+  return 0;
+}
+
+/** The original CLI's questions, on stdin: a name, then a room (general when empty). */
+async function askOnStdin(lines: AsyncIterator<string>): Promise<{ name: string; room: string } | undefined> {
+  process.stderr.write('Your name: ');
+  const name = ((await lines.next()).value as string | undefined)?.trim();
+  if (!name) return undefined;
+  process.stderr.write('Room [general]: ');
+  const room = ((await lines.next()).value as string | undefined)?.trim();
+  return { name, room: room || 'general' };
+}
+
+/** The same questions as an Ink form. */
+function askInInk(): Promise<{ name: string; room: string } | undefined> {
+  return new Promise((resolve) => {
+    let answered: { name: string; room: string } | undefined;
+    const form = render(
+      <Setup
+        onDone={(answers) => {
+          answered = answers;
+          form.unmount();
+        }}
+      />,
+      { exitOnCtrlC: false },
+    );
+    void form.waitUntilExit().then(() => resolve(answered));
+  });
+}
+
+process.exitCode = await main();
