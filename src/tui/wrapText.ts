@@ -15,9 +15,12 @@ export function wrapText(text: string, width: number): string[] {
   let breakAt = -1; // index in `line` just after the last space
   for (const { segment } of graphemes.segment(text)) {
     const w = Math.min(max, stringWidth(segment));
-    if (lineWidth + w > max && line.length > 0) {
+    // A loop: what follows a break at a leading space can still be too wide for this segment.
+    while (lineWidth + w > max && line.length > 0) {
       const cut = breakAt > 0 ? breakAt : line.length;
-      lines.push(line.slice(0, cut).join('').trimEnd());
+      const head = line.slice(0, cut).join('').trimEnd();
+      // A head of spaces only (a run of them at a break) is no row of its own.
+      if (head !== '') lines.push(head);
       line = line.slice(cut);
       lineWidth = stringWidth(line.join(''));
       breakAt = -1;

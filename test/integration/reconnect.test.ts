@@ -8,9 +8,13 @@ import { waitFor } from '../helpers/waitFor.js';
 /** Fast retries so the tests wait milliseconds, not the product's seconds. */
 const quick = { initialMs: 50, multiplier: 2, maxMs: 400, jitter: 0.2 };
 
+// Connections close first, so that each server finds every session freed when it stops.
+let connections: ChatConnection[] = [];
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
+  for (const connection of connections) await connection.close(500);
   for (const cleanup of cleanups.reverse()) await cleanup();
+  connections = [];
   cleanups = [];
 });
 
@@ -20,10 +24,11 @@ function connect(options: Omit<ChatConnectionOptions, 'backoff'> & { backoff?: C
   const events: ConnectionEvent[] = [];
   connection.subscribe((e) => events.push(e));
   connection.start();
-  cleanups.push(() => connection.close(500));
+  connections.push(connection);
   const messages = (room: string) => events.flatMap((e) => (e.type === 'message' && e.room === room ? [e.message.content] : []));
   const states = () => events.flatMap((e) => (e.type === 'state' ? [e.state.kind] : []));
-  return { connection, events, messages, states };
+  const joined = (room: string) => waitFor(() => events.some((e) => e.type === 'joined' && e.room === room), { what: `the JoinAck of #${room}` });
+  return { connection, events, messages, states, joined };
 }
 
 async function server(options: Parameters<typeof TestServer.start>[0] = {}): Promise<TestServer> {
@@ -39,6 +44,7 @@ describe('ChatConnection: reconnect and resume', () => {
     cleanups.push(() => proxy.close());
     const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
     alice.connection.join('lobby');
+    await alice.joined('lobby');
     const bob = await t.joined({ userId: 'bob' }, 'lobby');
     await waitFor(() => alice.events.some((e) => e.type === 'user_joined' && e.notice.userId === 'bob'), { what: 'alice to see bob' });
     bob.session.send('lobby', 'before');
@@ -75,7 +81,8 @@ describe('ChatConnection: reconnect and resume', () => {
     alice.connection.send('lobby', 'one');
     await waitFor(() => alice.messages('lobby').includes('one'), { what: 'alice’s own message' });
 
-    await first.stop();
+    // Drain, as on SIGTERM: alice's stream gets SERVER_SHUTDOWN and UNAVAILABLE.
+    await first.server.drain();
     await waitFor(() => alice.connection.state.kind === 'reconnecting', { what: 'reconnecting' });
     const second = await server({ port });
     await waitFor(() => alice.events.filter((e) => e.type === 'missed').length === 2, { what: 'both rooms to report the restart', timeoutMs: 10_000 });
@@ -96,8 +103,8 @@ describe('ChatConnection: reconnect and resume', () => {
     cleanups.push(() => proxy.close());
     const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
     alice.connection.join('lobby');
+    await alice.joined('lobby');
     const bob = await t.joined({ userId: 'bob' }, 'lobby');
-    await waitFor(() => alice.events.some((e) => e.type === 'joined'), { what: 'alice’s JoinAck' });
 
     proxy.resetAll();
     await waitFor(() => alice.connection.state.kind === 'reconnecting', { what: 'reconnecting' });
@@ -138,8 +145,8 @@ describe('ChatConnection: reconnect and resume', () => {
     const t = await server();
     const alice = connect({ address: t.address, identity: { userId: 'alice' } });
     alice.connection.join('lobby');
+    await alice.joined('lobby');
     const bob = await t.joined({ userId: 'bob' }, 'lobby');
-    await waitFor(() => alice.events.some((e) => e.type === 'joined'), { what: 'alice’s JoinAck' });
     await alice.connection.close();
     await bob.waitFor((e) => e.type === 'user_left' && e.notice.userId === 'alice', 'alice leaving');
     expect(alice.connection.state).toEqual({ kind: 'closed' });

@@ -60,8 +60,7 @@ export function App({ connection, onQuit }: AppProps) {
     onQuit();
   };
 
-  const submit = async () => {
-    const line = draftRef.current;
+  const submit = async (line: string) => {
     setInput('');
     if (line.trim() === '') return;
     const h = history.current;
@@ -76,7 +75,7 @@ export function App({ connection, onQuit }: AppProps) {
 
   useInput((input, key) => {
     if (key.ctrl && input === 'c') return void quit();
-    if (key.return) return void submit();
+    if (key.return) return void submit(draftRef.current);
     if (key.tab || (key.ctrl && (input === 'n' || input === 'p'))) {
       model.cycle(key.shift || input === 'p' ? -1 : 1);
       setScroll(0);
@@ -92,8 +91,11 @@ export function App({ connection, onQuit }: AppProps) {
     if (key.backspace || key.delete) return setInput([...draftRef.current].slice(0, -1).join(''));
     if (key.escape) return setInput('');
     if (key.ctrl || key.meta || input === '') return;
-    // Typed or pasted text: no control characters into the draft (a pasted newline is a space).
-    setInput(draftRef.current + input.replace(/[\r\n\t]/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
+    // Typed or pasted text, possibly several lines in one chunk (a paste, or keys
+    // sent faster than they are read): each line break submits what is before it.
+    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n/).map((part) => part.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
+    for (const part of lines.slice(0, -1)) void submit(draftRef.current + part);
+    setInput(draftRef.current + lines.at(-1)!);
   });
 
   const room = model.activeRoom;

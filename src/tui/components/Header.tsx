@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import type { ConnectionState } from '../../client/ConnectionEvent.js';
+import { sanitize } from '../sanitize.js';
 import { fitWidth } from '../wrapText.js';
 
 export interface HeaderProps {
@@ -40,6 +41,7 @@ export function describeState(state: ConnectionState, now: number): [string, str
     case 'reconnecting':
       return [`◌ reconnecting in ${Math.max(0, Math.ceil((state.at - now) / 1000))}s (attempt ${state.attempt})`, 'yellow'];
     case 'closed':
-      return [`✕ closed${state.reason ? `: ${state.reason}` : ''}`, 'red'];
+      // The reason holds the server's status details: network text, so sanitized (Ink passes OSC sequences through).
+      return [`✕ closed${state.reason ? `: ${sanitize(state.reason)}` : ''}`, 'red'];
   }
 }

@@ -26,7 +26,7 @@ export function InputLine({ value, room, width }: InputLineProps) {
         <Text inverse> </Text>
       </Text>
       <Text dimColor wrap="truncate">
-        Enter send · /help · Tab/Shift+Tab rooms · ↑↓ history · PgUp/PgDn scroll · Ctrl+C quit
+        Enter send · /help · Tab rooms · ↑↓ history · PgUp/PgDn scroll · Ctrl+C quit
       </Text>
     </Box>
   );
