@@ -1,4 +1,5 @@
-import { createChannel, createClient, waitForChannelReady, type Channel } from 'nice-grpc';
+import { connectivityState } from '@grpc/grpc-js';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
 
@@ -13,6 +14,7 @@ export interface ChatClientOptions {
 export class ChatClient {
   private readonly channel: Channel;
   private readonly sessions = new Set<ChatSession>();
+  private closed = false;
   /** The generated nice-grpc client, for calls this class does not wrap. */
   readonly rpc: ChatServiceClient;
 
@@ -39,9 +41,25 @@ export class ChatClient {
     return session;
   }
 
-  /** Resolves once the connection is up (connecting if it is not); rejects at the deadline. */
-  waitForReady(deadline: Date): Promise<void> {
-    return waitForChannelReady(this.channel, deadline);
+  /** Resolves once the connection is up (connecting if it is not); rejects at the deadline or on close(). */
+  async waitForReady(deadline: Date): Promise<void> {
+    // Not nice-grpc's waitForChannelReady: after close() grpc-js can leave the channel out of
+    // SHUTDOWN, and its wait then holds a timer (and the process) until the deadline. Short
+    // steps let a closed client stop waiting at once.
+    for (;;) {
+      if (this.closed) throw new Error('the client was closed');
+      const state = this.channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return;
+      if (Date.now() >= deadline.getTime()) throw new Error('the connection was not ready before the deadline');
+      const step = new Date(Math.min(deadline.getTime(), Date.now() + 250));
+      await new Promise<void>((resolve) => {
+        try {
+          this.channel.watchConnectivityState(state, step, () => resolve());
+        } catch {
+          resolve(); // shut down: the next turn sees `closed`
+        }
+      });
+    }
   }
 
   /** The rooms that exist now, sorted by name. */
@@ -51,6 +69,7 @@ export class ChatClient {
 
   /** Cancels every open stream and closes the connection. */
   close(): void {
+    this.closed = true;
     // grpc-js leaves running calls alone when a channel closes: end them first.
     for (const session of this.sessions) session.cancel();
     this.sessions.clear();

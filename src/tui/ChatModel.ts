@@ -93,6 +93,9 @@ export class ChatModel {
         return;
       }
       case 'error': {
+        // An error about the room /join is waiting for, before its JoinAck, is the join refused:
+        // what is typed goes to the room shown again, not to a room that will never be joined.
+        if (this.wantShown === event.room && !this.rooms.has(event.room)) this.wantShown = undefined;
         const room = this.rooms.get(event.room) ?? this.activeRoom;
         room?.pending.delete(event.notice.clientMsgId);
         const where = this.rooms.has(event.room) || event.room === '' ? '' : ` (#${sanitizeName(event.room)})`;

@@ -21,7 +21,16 @@ async function main(): Promise<number> {
 
   const plain = options.plain || !process.stdout.isTTY || !process.stdin.isTTY;
   // Line mode reads stdin as lines once: the questions and then the chat share it.
-  const lines = plain ? createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]() : undefined;
+  const reader = plain ? createInterface({ input: process.stdin, terminal: false }) : undefined;
+  try {
+    return await run(options, reader?.[Symbol.asyncIterator]());
+  } finally {
+    // Leaving the loop (/quit, an empty name) does not close readline: an open stdin would keep the process alive.
+    reader?.close();
+  }
+}
+
+async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined): Promise<number> {
   let { name, rooms } = options;
   if (name === undefined) {
     const answers = lines ? await askOnStdin(lines) : await askInInk();

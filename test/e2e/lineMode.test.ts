@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { HELP } from '../../src/tui/commands.js';
 import { version } from '../../src/tui/args.js';
@@ -147,6 +148,12 @@ describe('chat-tui line mode, on pipes, against a server process', () => {
     expect(carol.stdout.some((line) => line.includes('hello den'))).toBe(false);
   });
 
+  it('an empty name exits 0 even with stdin still open', async () => {
+    const nobody = client([]);
+    nobody.say('');
+    expect(await nobody.waitExit()).toEqual({ code: 0, signal: null });
+  });
+
   it('end of input before a name is given exits 0 without connecting', async () => {
     const nobody = client([]);
     nobody.end();
@@ -220,6 +227,18 @@ describe('chat-tui flags', () => {
     expect(stderr).toMatch(/^chat-tui: .*--bogus/);
     expect(stderr).toContain('Usage: chat-tui');
     expect(stdout).toBe('');
+  });
+
+  it('end of input while the server is unreachable exits 0 at once, not after a connect deadline', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const alice = LineClient.spawn(['--plain', '--name', 'alice', '--server', `127.0.0.1:${port}`]);
+    clients.push(alice);
+    await alice.waitForLine(/^\[\d{2}:\d{2}:\d{2}\] \* ◌ reconnecting in \d+s \(attempt 1\)$/);
+    alice.end();
+    expect(await alice.waitExit(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('a bad --server or --history exits 2 saying what is wrong', async () => {

@@ -50,6 +50,10 @@ export function error(room: string, code: string, text: string, clientMsgId = ''
   return { type: 'error', room, notice: notice({ type: ServerNotice_Type.TYPE_ERROR, room, code, message: text, clientMsgId }) };
 }
 
+export function generic(room: string, text: string): ConnectionEvent {
+  return { type: 'notice', room, notice: notice({ room, message: text }) };
+}
+
 /** A model for user "me" (display name "Me") with `events` applied. */
 export function modelWith(...events: ConnectionEvent[]): ChatModel {
   const model = new ChatModel({ userId: 'me', displayName: 'Me' });

@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './waitFor.js';
+
+/**
+ * A private tmux server (its own socket, `tmux -L`) for driving terminal
+ * programs: start them in detached sessions of a fixed size, type into them and
+ * read their screens. kill() ends the server and every program in it.
+ */
+export class Tmux {
+  readonly socket = `chat-e2e-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'chat-tmux-'));
+  private readonly config = join(this.dir, 'tmux.conf');
+
+  constructor() {
+    const version = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
+    if (version.error || version.status !== 0) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw new Error(`tmux is needed for the terminal UI tests and was not found (${version.error?.message ?? version.stderr}); install it: apt-get install tmux`);
+    }
+    // No status line (the pane gets the whole window); a dead pane stays, so its exit status can be read.
+    writeFileSync(this.config, ['set -g status off', 'set -g remain-on-exit on', 'set -g history-limit 1000', ''].join('\n'));
+  }
+
+  /** Runs `command` (argv, no shell) in a new detached session `name` of `width`×`height`, with `env` on top of PATH and HOME. */
+  start(name: string, command: string[], env: Record<string, string> = {}, { width = 100, height = 30, cwd = process.cwd() } = {}): void {
+    const vars = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+    const line = ['exec', 'env', '-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...command].map(quote).join(' ');
+    this.tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), '-c', cwd, line);
+  }
+
+  /** Ends session `name` (its program gets SIGHUP); nothing if it is gone already. */
+  killSession(name: string): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-session', '-t', name], { stdio: 'ignore' });
+  }
+
+  /** The pane's text now, one string, rows joined by newlines. */
+  capture(name: string): string {
+    return this.tmux('capture-pane', '-p', '-t', name);
+  }
+
+  /** Sends keys by tmux name (`Enter`, `Tab`, `C-c`); other words are typed as they are. */
+  sendKeys(name: string, ...keys: string[]): void {
+    this.tmux('send-keys', '-t', name, ...keys);
+  }
+
+  /** Types `text` literally (no key names). */
+  type(name: string, text: string): void {
+    this.tmux('send-keys', '-t', name, '-l', text);
+  }
+
+  /** Waits until the screen shows `text` (or matches it); returns that screen. The error shows the last one. */
+  async waitForText(name: string, text: string | RegExp, timeoutMs = 10000): Promise<string> {
+    let screen = '';
+    try {
+      return await waitFor(
+        () => {
+          screen = this.capture(name);
+          return (typeof text === 'string' ? screen.includes(text) : text.test(screen)) && screen;
+        },
+        { timeoutMs, intervalMs: 25, what: `${String(text)} on ${name}'s screen` },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- ${name} ---\n${screen}`);
+    }
+  }
+
+  /** How the pane's program ended (exit code, or the signal that killed it); undefined while it runs. */
+  exitStatus(name: string): { code: number | null; signal: number | null } | undefined {
+    const [dead, code, signal] = this.tmux('display-message', '-p', '-t', name, '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim().split(':');
+    if (dead !== '1') return undefined;
+    return { code: code ? Number(code) : null, signal: signal ? Number(signal) : null };
+  }
+
+  /** Waits for the pane's program to end; returns how it ended. */
+  async waitExit(name: string, timeoutMs = 10000): Promise<{ code: number | null; signal: number | null }> {
+    return waitFor(() => this.exitStatus(name), { timeoutMs, intervalMs: 25, what: `the program in ${name} to end` });
+  }
+
+  /** Ends the tmux server (and what runs in it). Safe to call twice. */
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-u', '-L', this.socket, '-f', this.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+}
+
+/** One word for sh. */
+function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
