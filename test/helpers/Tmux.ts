@@ -71,7 +71,8 @@ export class Tmux {
   /** How the pane's program ended (exit code, or the signal that killed it); undefined while it runs. */
   exitStatus(name: string): { code: number | null; signal: number | null } | undefined {
     const [dead, code, signal] = this.tmux('display-message', '-p', '-t', name, '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim().split(':');
-    if (dead !== '1') return undefined;
+    // tmux can mark the pane dead (its terminal closed) a moment before it has the exit status.
+    if (dead !== '1' || (!code && !signal)) return undefined;
     return { code: code ? Number(code) : null, signal: signal ? Number(signal) : null };
   }
 
