@@ -31,6 +31,8 @@ interface RoomState {
   replayUntil?: number;
   /** The last rejoin found a new life of the room (its seq started over). */
   restarted: boolean;
+  /** The last rejoin's JoinAck said its replay holds everything missed. */
+  recovered: boolean;
   restored: number;
   /** Sends not yet seen come back from the server, by client_msg_id. */
   pending: Map<string, string>;
@@ -95,7 +97,7 @@ export class ChatConnection {
   /** Joins a room now, and again after every reconnect. */
   join(room: string): void {
     if (this.rooms.has(room)) return;
-    this.rooms.set(room, { lastSeq: 0, epoch: '', acked: false, restored: 0, restarted: false, pending: new Map() });
+    this.rooms.set(room, { lastSeq: 0, epoch: '', acked: false, restored: 0, restarted: false, recovered: true, pending: new Map() });
     this.session?.join(room, { history: this.options.history ?? 0 });
   }
 
@@ -240,6 +242,7 @@ export class ChatConnection {
     const rejoin = room.epoch !== '';
     // A new life of the room starts its seq over: what it replays is all new.
     room.restarted = rejoin && ack.epoch !== room.epoch;
+    room.recovered = ack.recovered;
     if (room.restarted) room.lastSeq = 0;
     if (!rejoin) room.lastSeq = ack.lastSeq;
     room.epoch = ack.epoch;
@@ -255,7 +258,7 @@ export class ChatConnection {
   /** The rejoin's replay is through: say what came back, then send what waited. */
   private replayed(name: string, room: RoomState): void {
     room.replayUntil = undefined;
-    this.emit({ type: 'resumed', room: name, restored: room.restored });
+    this.emit({ type: 'resumed', room: name, restored: room.restored, complete: room.recovered });
     this.flushPending(name, room);
   }
 

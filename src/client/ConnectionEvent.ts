@@ -18,8 +18,11 @@ export type ConnectionEvent =
   | { type: 'state'; state: ConnectionState }
   /** A send is waiting for the server's copy (it is shown as pending until then). */
   | { type: 'pending'; room: string; clientMsgId: string; content: string }
-  /** A rejoin after a reconnect replayed everything missed: `restored` messages came back. */
-  | { type: 'resumed'; room: string; restored: number }
+  /**
+   * A rejoin's replay is through: `restored` messages came back. `complete` when
+   * that was everything missed; otherwise a `missed` event says what was lost.
+   */
+  | { type: 'resumed'; room: string; restored: number; complete: boolean }
   /**
    * A rejoin could not replay everything: `missed` events are gone (0: unknown);
    * `restarted` when the room's sequence started over (server restart, room freed).

@@ -112,7 +112,11 @@ export class ChatModel {
       }
       case 'resumed': {
         const room = this.rooms.get(event.room);
-        if (room !== undefined) this.note(room, 'notice', event.restored > 0 ? `back: ${event.restored} missed message${event.restored === 1 ? '' : 's'} restored` : 'back: nothing was missed');
+        if (room === undefined) return;
+        const messages = `${event.restored} message${event.restored === 1 ? '' : 's'}`;
+        // An incomplete resume has had its `missed` line; only what still came back is news.
+        if (event.complete) this.note(room, 'notice', event.restored > 0 ? `back: ${messages.replace(' ', ' missed ')} restored` : 'back: nothing was missed');
+        else if (event.restored > 0) this.note(room, 'notice', `back: ${messages} the server still held restored`);
         return;
       }
       case 'missed': {

@@ -193,6 +193,8 @@ describe('chat-tui line mode, on pipes, against a server process', () => {
     await alice.waitForLine(notice('lobby', 'carol joined'), { from: down });
     alice.say('after the restart');
     await carol.waitForLine(message('lobby', 'alice', 'after the restart'));
+    // The restart's history is gone, and the client does not also claim nothing was missed.
+    expect(alice.stdout.filter((line) => line.includes('nothing was missed'))).toEqual([]);
   });
 });
 

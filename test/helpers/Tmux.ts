@@ -1,18 +1,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './waitFor.js';
 
 /**
- * A private tmux server (its own socket, `tmux -L`) for driving terminal
+ * A private tmux server (its own socket, `tmux -S` in a fresh temporary directory) for driving terminal
  * programs: start them in detached sessions of a fixed size, type into them and
  * read their screens. kill() ends the server and every program in it.
  */
 export class Tmux {
-  readonly socket = `chat-e2e-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly dir = mkdtempSync(join(tmpdir(), 'chat-tmux-'));
+  /** The server's socket: its own per run (like `tmux -L`), and removed with the directory. */
+  readonly socket = join(this.dir, 'tmux.sock');
   private readonly config = join(this.dir, 'tmux.conf');
 
   constructor() {
@@ -25,16 +25,17 @@ export class Tmux {
     writeFileSync(this.config, ['set -g status off', 'set -g remain-on-exit on', 'set -g history-limit 1000', ''].join('\n'));
   }
 
-  /** Runs `command` (argv, no shell) in a new detached session `name` of `width`×`height`, with `env` on top of PATH and HOME. */
+  /** Runs `command` (argv, quoted for the shell tmux uses) in a new detached session `name` of `width`×`height`, with `env` on top of PATH and HOME. */
   start(name: string, command: string[], env: Record<string, string> = {}, { width = 100, height = 30, cwd = process.cwd() } = {}): void {
     const vars = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
-    const line = ['exec', 'env', '-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...command].map(quote).join(' ');
+    const program = ['env', '-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...command].map(quote).join(' ');
+    const line = `${program}; echo $? > ${quote(this.statusFile(name))}`;
     this.tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), '-c', cwd, line);
   }
 
   /** Ends session `name` (its program gets SIGHUP); nothing if it is gone already. */
   killSession(name: string): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-session', '-t', name], { stdio: 'ignore' });
+    spawnSync('tmux', ['-S', this.socket, 'kill-session', '-t', name], { stdio: 'ignore' });
   }
 
   /** The pane's text now, one string, rows joined by newlines. */
@@ -68,27 +69,30 @@ export class Tmux {
     }
   }
 
-  /** How the pane's program ended (exit code, or the signal that killed it); undefined while it runs. */
-  exitStatus(name: string): { code: number | null; signal: number | null } | undefined {
-    const [dead, code, signal] = this.tmux('display-message', '-p', '-t', name, '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim().split(':');
-    // tmux can mark the pane dead (its terminal closed) a moment before it has the exit status.
-    if (dead !== '1' || (!code && !signal)) return undefined;
-    return { code: code ? Number(code) : null, signal: signal ? Number(signal) : null };
+  /** The pane's program has ended: its exit status (128 + n for signal n); undefined while it runs. */
+  exitStatus(name: string): number | undefined {
+    if (this.tmux('display-message', '-p', '-t', name, '#{pane_dead}').trim() !== '1') return undefined;
+    // tmux's own #{pane_dead_status} is sometimes never filled in (tmux 3.3a): the shell around the program writes it.
+    return Number(readFileSync(this.statusFile(name), 'utf8').trim());
   }
 
-  /** Waits for the pane's program to end; returns how it ended. */
-  async waitExit(name: string, timeoutMs = 10000): Promise<{ code: number | null; signal: number | null }> {
+  /** Waits for the pane's program to end; returns its exit status. */
+  async waitExit(name: string, timeoutMs = 10000): Promise<number> {
     return waitFor(() => this.exitStatus(name), { timeoutMs, intervalMs: 25, what: `the program in ${name} to end` });
   }
 
   /** Ends the tmux server (and what runs in it). Safe to call twice. */
   kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
+    spawnSync('tmux', ['-S', this.socket, 'kill-server'], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  private statusFile(name: string): string {
+    return join(this.dir, `${name}.status`);
+  }
+
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-u', '-L', this.socket, '-f', this.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('tmux', ['-u', '-S', this.socket, '-f', this.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
 }
 

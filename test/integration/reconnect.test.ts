@@ -60,7 +60,7 @@ describe('ChatConnection: reconnect and resume', () => {
 
     expect(alice.messages('lobby')).toEqual(['before', 'away 0', 'away 1', 'away 2', 'away 3', 'away 4', 'after']);
     const resumed = alice.events.find((e) => e.type === 'resumed');
-    expect(resumed).toEqual({ type: 'resumed', room: 'lobby', restored: 5 });
+    expect(resumed).toEqual({ type: 'resumed', room: 'lobby', restored: 5, complete: true });
     expect(alice.events.some((e) => e.type === 'missed')).toBe(false);
     const reconnecting = alice.events.find((e) => e.type === 'state' && e.state.kind === 'reconnecting');
     expect(reconnecting).toMatchObject({ state: { attempt: 1, reason: expect.stringContaining('UNAVAILABLE') } });
@@ -89,6 +89,8 @@ describe('ChatConnection: reconnect and resume', () => {
 
     for (const room of ['lobby', 'annex']) {
       expect(alice.events).toContainEqual({ type: 'missed', room, missed: 0, restarted: true });
+      // Not also "complete": the view must not say nothing was missed.
+      expect(alice.events.filter((e) => e.type === 'resumed' && e.room === room && e.complete)).toEqual([]);
     }
     expect(second.hub.listRooms().map((r) => [r.room, r.memberCount])).toEqual([['annex', 1], ['lobby', 1]]);
     const bob = await second.joined({ userId: 'bob' }, 'lobby');

@@ -219,13 +219,24 @@ describe('ChatModel', () => {
 
     it('says how many missed messages a resume restored', () => {
       const model = modelWith(joined('lobby'));
-      model.apply({ type: 'resumed', room: 'lobby', restored: 3 });
+      model.apply({ type: 'resumed', room: 'lobby', restored: 3, complete: true });
       expect(lastText(model.shownLines)).toBe('back: 3 missed messages restored');
-      model.apply({ type: 'resumed', room: 'lobby', restored: 1 });
+      model.apply({ type: 'resumed', room: 'lobby', restored: 1, complete: true });
       expect(lastText(model.shownLines)).toBe('back: 1 missed message restored');
-      model.apply({ type: 'resumed', room: 'lobby', restored: 0 });
+      model.apply({ type: 'resumed', room: 'lobby', restored: 0, complete: true });
       expect(lastText(model.shownLines)).toBe('back: nothing was missed');
       expect(model.shownLines.at(-1)!.kind).toBe('notice');
+    });
+
+    it('after an incomplete resume it never says nothing was missed, only what still came back', () => {
+      const model = modelWith(joined('lobby'));
+      model.apply({ type: 'missed', room: 'lobby', missed: 0, restarted: true });
+      const before = model.shownLines.length;
+      model.apply({ type: 'resumed', room: 'lobby', restored: 0, complete: false });
+      expect(model.shownLines).toHaveLength(before);
+      model.apply({ type: 'resumed', room: 'lobby', restored: 2, complete: false });
+      expect(lastText(model.shownLines)).toBe('back: 2 messages the server still held restored');
+      expect(model.shownLines.some((l) => l.text === 'back: nothing was missed')).toBe(false);
     });
 
     it('reports lost events, or a server restart, as errors', () => {
@@ -241,7 +252,7 @@ describe('ChatModel', () => {
     it('ignores resumed and missed for rooms it does not know', () => {
       const model = modelWith(joined('lobby'));
       const before = model.shownLines.length;
-      model.apply({ type: 'resumed', room: 'other', restored: 2 });
+      model.apply({ type: 'resumed', room: 'other', restored: 2, complete: true });
       model.apply({ type: 'missed', room: 'other', missed: 2, restarted: false });
       expect(model.shownLines).toHaveLength(before);
       expect(model.system).toHaveLength(0);
