@@ -137,7 +137,8 @@ export class ChatConnection {
     if (this.stopped.signal.aborted) return this.running;
     // Sends still waiting (for a JoinAck, or for their copy) go out first, if the connection lets them.
     const deadline = Date.now() + graceMs;
-    while (this._state.kind === 'connected' && !this.settled() && Date.now() < deadline) await sleep(10, this.stopped.signal);
+    const live = () => this._state.kind === 'connected' || this._state.kind === 'connecting';
+    while (live() && !this.settled() && Date.now() < deadline) await sleep(10, this.stopped.signal);
     this.stopped.abort();
     this.session?.close();
     const timer = setTimeout(() => this.session?.cancel(), Math.max(100, deadline - Date.now()));

@@ -63,6 +63,19 @@ describe('chat-tui line mode, on pipes, against a server process', () => {
     for (const line of [...alice.stdout, ...bob.stdout]) expect(line).toMatch(/^\[\d{2}:\d{2}:\d{2}\] (#[\w.-]+|\*) /);
   });
 
+  it('messages piped with an immediate end of input still go out before it leaves (like `printf hi | chat-tui`)', async () => {
+    const bob = await joined('bob');
+    const alice = client(['--plain', '--name', 'alice', '--room', 'lobby']);
+    // Written and closed at once: the lines arrive before the JoinAck, the EOF right after them.
+    alice.say('first');
+    alice.say('second');
+    alice.end();
+    await bob.waitForLine(message('lobby', 'alice', 'first'));
+    await bob.waitForLine(message('lobby', 'alice', 'second'));
+    await bob.waitForLine(notice('lobby', 'alice left'));
+    expect((await alice.waitExit()).code).toBe(0);
+  });
+
   it('answers /who, /rooms, /help, /join, /leave and an unknown command on stdout', async () => {
     const alice = await joined('alice');
     const bob = await joined('bob');
