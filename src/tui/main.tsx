@@ -6,6 +6,9 @@ import { App } from './components/App.js';
 import { Setup } from './components/Setup.js';
 import { lineMode } from './lineMode.js';
 
+const ALT_SCREEN_ON = '\u001b[?1049h';
+const ALT_SCREEN_OFF = '\u001b[?1049l';
+
 /** `chat-tui`: the Ink client, or line mode with --plain or when stdout is not a terminal. */
 async function main(): Promise<number> {
   let options: TuiOptions | 'help' | 'version';
@@ -53,8 +56,15 @@ async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined
     await lineMode(connection, { [Symbol.asyncIterator]: () => lines }, process.stdout);
     return 0;
   }
-  const app = render(<App connection={connection} onQuit={() => {}} />, { exitOnCtrlC: false });
-  await app.waitUntilExit();
+  // A full-screen app draws on the alternate screen, so the shell's own screen and
+  // scrollback come back untouched when it exits.
+  process.stdout.write(ALT_SCREEN_ON);
+  try {
+    const app = render(<App connection={connection} onQuit={() => {}} />, { exitOnCtrlC: false });
+    await app.waitUntilExit();
+  } finally {
+    process.stdout.write(ALT_SCREEN_OFF);
+  }
   return 0;
 }
 

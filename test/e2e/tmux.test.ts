@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import stringWidth from 'string-width';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ServerProcess } from '../helpers/serverProcess.js';
+import { waitFor } from '../helpers/waitFor.js';
 import { Tmux } from '../helpers/Tmux.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,6 +75,45 @@ describe('chat-tui (the Ink UI) in tmux, against a server process', () => {
     await tmux.waitForText(alice, /\d{2}:\d{2} alice +hello from alice/);
     await enter(bob, 'hi alice');
     await tmux.waitForText(alice, /\d{2}:\d{2} bob +hi alice/);
+  });
+
+  it('follows a resize: every row fits the new width, and a narrow window drops the members pane, then the rooms pane', async () => {
+    const { alice } = await pair();
+    const rows = (screen: string) => screen.trimEnd().split('\n');
+    /** Resizes, then waits for a whole redraw at that size: a bottom border exactly that wide, and no row wider. */
+    const resized = (width: number, height: number) => {
+      tmux.resize(alice, width, height);
+      const bottom = new RegExp(`^╰.{${width - 2}}╯$`, 'm');
+      return waitFor(
+        () => {
+          const screen = tmux.capture(alice);
+          const lines = rows(screen);
+          // One whole frame: the header on top, the panes' bottom border just above the input and hint lines.
+          const whole = (lines[0] ?? '').startsWith('chat-grpc ') && bottom.test(lines[height - 3] ?? '') && lines.length <= height;
+          // Nothing left of an older, wider frame: between the header and the bottom border, only pane rows.
+          const clean = lines.slice(1, height - 3).every((row) => /^[╭│]/.test(row) && !row.includes('╰'));
+          return whole && clean && lines.every((row) => stringWidth(row) <= width) && screen;
+        },
+        { what: `a redraw at ${width}×${height}` },
+      );
+    };
+
+    let screen = await resized(80, 24);
+    expect(rows(screen).length).toBeLessThanOrEqual(24);
+    expect(screen).toContain('Members (2)');
+
+    screen = await resized(50, 20);
+    expect(screen).not.toContain('Members (');
+    expect(screen).toContain('Rooms');
+
+    screen = await resized(40, 16);
+    expect(screen).not.toContain('Rooms');
+    expect(screen).toContain('#lobby');
+
+    // Shorter only, then larger again: Ink itself clears only when the width shrinks.
+    await resized(40, 12);
+    screen = await resized(100, 30);
+    expect(screen).toContain('Members (2)');
   });
 
   it('/join annex shows the new room; Tab switches back; the rooms pane lists both and marks the active one', async () => {

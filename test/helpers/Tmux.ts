@@ -48,6 +48,11 @@ export class Tmux {
     this.tmux('send-keys', '-t', name, ...keys);
   }
 
+  /** Resizes session `name`'s window, as a user dragging the terminal would (the program gets SIGWINCH). */
+  resize(name: string, width: number, height: number): void {
+    this.tmux('resize-window', '-t', name, '-x', String(width), '-y', String(height));
+  }
+
   /** Types `text` literally (no key names). */
   type(name: string, text: string): void {
     this.tmux('send-keys', '-t', name, '-l', text);
