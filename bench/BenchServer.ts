@@ -1,23 +1,37 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { OtlpSink } from './OtlpSink.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
 
-/** Which server a run measures. */
-export type ServerKind = 'ours' | 'baseline';
+/**
+ * Which server a run measures: ours; ours exporting telemetry to an OtlpSink,
+ * every message traced ('ours+otel') or 1 in 100 ('ours+otel-1%', the sampler a
+ * deployment at this volume would use); or the plain grpc-js baseline.
+ */
+export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-1%' | 'baseline';
 
 /** A server under test, in its own process, read through /proc. */
 export class BenchServer {
   private constructor(
     readonly child: ChildProcess,
     readonly port: number,
+    /** Where its telemetry goes, for 'ours+otel'. */
+    readonly sink?: OtlpSink,
   ) {}
 
   static async start(kind: ServerKind, env: Record<string, string> = {}): Promise<BenchServer> {
-    const script = kind === 'ours' ? 'src/server/main.ts' : 'bench/baselineServer.ts';
-    const args = kind === 'ours' ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
+    const ours = kind !== 'baseline';
+    const script = ours ? 'src/server/main.ts' : 'bench/baselineServer.ts';
+    const args = ours ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
+    const sink = kind.startsWith('ours+otel') ? await OtlpSink.start() : undefined;
+    if (sink) {
+      // Every span kept (or 1% of traces) and exported, metrics each second.
+      Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '1000' });
+      if (kind === 'ours+otel-1%') Object.assign(env, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' });
+    }
     // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server there (read it with bench/topFunctions.ts).
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     // BENCH_HEAP_SNAPSHOT=DIR: the idle scenario writes a heap snapshot of the settled server there.
@@ -46,7 +60,7 @@ export class BenchServer {
       child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
     });
     child.stdout!.resume();
-    return new BenchServer(child, port);
+    return new BenchServer(child, port, sink);
   }
 
   /** CPU time (user + system) the server has used, in seconds. */
@@ -73,6 +87,11 @@ export class BenchServer {
   }
 
   async stop(): Promise<void> {
+    await this.stopProcess();
+    await this.sink?.close();
+  }
+
+  private async stopProcess(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGTERM');

@@ -46,6 +46,12 @@ export function table(results: ScenarioResult[], machine: object): string {
     }
     const ours = r.runs.find((m) => m.server === 'ours');
     const base = r.runs.find((m) => m.server === 'baseline');
+    for (const traced of r.runs.filter((m) => m.server.startsWith('ours+otel'))) {
+      if (!ours) break;
+      lines.push(
+        `| ${r.scenario} | ${traced.server}/ours | ${ratio(traced.deliveriesPerSecond, ours.deliveriesPerSecond)} | | | | ${ratio(traced.latencyMs.p50, ours.latencyMs.p50)} | ${ratio(traced.latencyMs.p99, ours.latencyMs.p99)} | | ${ratio(traced.serverCpuUsPerDelivery, ours.serverCpuUsPerDelivery)} | ${ratio(traced.serverRssMB, ours.serverRssMB)} | ${ratio(traced.rssPerStreamKB, ours.rssPerStreamKB)} | ${ratio(traced.seconds, ours.seconds)} |`,
+      );
+    }
     if (ours && base) {
       lines.push(
         `| ${r.scenario} | ours/baseline | ${ratio(ours.deliveriesPerSecond, base.deliveriesPerSecond)} | | | | ${ratio(ours.latencyMs.p50, base.latencyMs.p50)} | ${ratio(ours.latencyMs.p99, base.latencyMs.p99)} | | ${ratio(ours.serverCpuUsPerDelivery, base.serverCpuUsPerDelivery)} | ${ratio(ours.serverRssMB, base.serverRssMB)} | ${ratio(ours.rssPerStreamKB, base.rssPerStreamKB)} | ${ratio(ours.seconds, base.seconds)} |`,
@@ -69,7 +75,7 @@ export function chart(results: ScenarioResult[]): string {
       const y = 40 + i * rowH;
       r.runs.forEach((m, j) => {
         const w = (value(m) / max) * width;
-        const color = m.server === 'ours' ? '#2b7bb9' : '#b0b0b0';
+        const color = m.server === 'ours' ? '#2b7bb9' : m.server.startsWith('ours+otel') ? '#7fb3d9' : '#b0b0b0';
         out.push(`<rect x="${x0}" y="${y + j * 13}" width="${w.toFixed(1)}" height="11" fill="${color}"/>`);
         out.push(`<text x="${x0 + w + 4}" y="${y + j * 13 + 10}" font-size="10">${fmt(value(m), unit === 'ms' ? 1 : 0)} ${unit}</text>`);
       });

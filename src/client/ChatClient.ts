@@ -1,5 +1,6 @@
 import { connectivityState } from '@grpc/grpc-js';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createChannel, createClientFactory, type Channel } from 'nice-grpc';
+import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
 
@@ -31,7 +32,8 @@ export class ChatClient {
       // JoinAck) would then wait on window updates. 4 MiB lets it flow.
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
-    this.rpc = createClient(ChatServiceDefinition, this.channel);
+    // Each call gets a client span and carries its context in the request metadata (a no-op without an SDK).
+    this.rpc = createClientFactory().use(openTelemetryClientMiddleware()).create(ChatServiceDefinition, this.channel);
   }
 
   /** Opens a Channel stream speaking as `identity`. */

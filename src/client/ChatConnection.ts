@@ -17,6 +17,15 @@ export interface ChatConnectionOptions {
   client?: ChatClientOptions;
   /** Most sends that may wait for the server's copy at once; more are refused. */
   maxPending?: number;
+  /** Largest message content send() takes, in UTF-8 bytes (the server's CHAT_MAX_CONTENT_BYTES). */
+  maxContentBytes?: number;
+}
+
+/** A send written on the current stream, in case the server ends the stream because of it. */
+interface Written {
+  room: string;
+  clientMsgId: string;
+  bytes: number;
 }
 
 /** What the connection remembers of a room it was asked to be in. */
@@ -42,6 +51,10 @@ interface RoomState {
 const FATAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.UNIMPLEMENTED]);
 /** TYPE_ERROR codes that mean a join was refused (the room is not joined). */
 const JOIN_REFUSED = new Set(['INVALID_ROOM', 'TOO_MANY_ROOMS', 'INVALID_DISPLAY_NAME', 'RATE_LIMITED']);
+/** The server's default CHAT_MAX_CONTENT_BYTES (src/domain/limits.ts; the client layer may not import it). */
+const MAX_CONTENT_BYTES = 4096;
+/** In the details of a RESOURCE_EXHAUSTED end that is a slow-consumer cut-off, not a refused envelope. */
+const SLOW_CONSUMER = 'SLOW_CONSUMER';
 
 /**
  * A chat session that survives the network: one Channel stream at a time, and
@@ -60,6 +73,10 @@ export class ChatConnection {
   private client?: ChatClient;
   private session?: ChatSession;
   private running?: Promise<void>;
+  /** close() was called: send() refuses from then on. */
+  private closing = false;
+  /** Sends written on the current stream and not yet answered, by client_msg_id. */
+  private written = new Map<string, Written>();
   private _state: ConnectionState = { kind: 'connecting' };
 
   constructor(private readonly options: ChatConnectionOptions) {
@@ -112,14 +129,19 @@ export class ChatConnection {
    * waits, and goes out once the room is rejoined.
    */
   send(room: string, content: string): string {
+    if (this.closing || this._state.kind === 'closed') throw new Error('the connection is closed');
     const state = this.rooms.get(room);
     if (state === undefined) throw new Error(`not in #${room}: /join it first`);
+    const bytes = Buffer.byteLength(content);
+    const maxBytes = this.options.maxContentBytes ?? MAX_CONTENT_BYTES;
+    // The server would end the whole stream for it, and a resend after every reconnect would loop.
+    if (bytes > maxBytes) throw new Error(`message is ${bytes} bytes, more than ${maxBytes}`);
     const pendingCount = [...this.rooms.values()].reduce((n, r) => n + r.pending.size, 0);
     if (pendingCount >= (this.options.maxPending ?? 100)) throw new Error('too many messages are waiting to be sent; wait for the connection');
     const clientMsgId = randomUUID();
     state.pending.set(clientMsgId, content);
     this.emit({ type: 'pending', room, clientMsgId, content });
-    if (state.acked && state.replayUntil === undefined) this.session?.send(room, content, clientMsgId);
+    if (state.acked && state.replayUntil === undefined) this.write(room, content, clientMsgId);
     return clientMsgId;
   }
 
@@ -132,8 +154,10 @@ export class ChatConnection {
   /**
    * Ends for good: half-closes the stream (the server leaves every room and ends
    * it OK), waits for that at most `graceMs`, then closes the connection.
+   * Resolves once an 'unsent' event went out for each room with sends left.
    */
   async close(graceMs = 2000): Promise<void> {
+    this.closing = true;
     if (this.stopped.signal.aborted) return this.running;
     // Sends still waiting (for a JoinAck, or for their copy) go out first, if the connection lets them.
     const deadline = Date.now() + graceMs;
@@ -146,7 +170,19 @@ export class ChatConnection {
       await this.running;
     } finally {
       clearTimeout(timer);
-      this.setState({ kind: 'closed' });
+      // A fatal end already said why it closed; keep that reason.
+      if (this._state.kind !== 'closed') this.setState({ kind: 'closed' });
+      this.reportUnsent();
+    }
+  }
+
+  /** Tells, per room, how many sends will never go out, and forgets them. */
+  private reportUnsent(): void {
+    for (const [room, state] of this.rooms) {
+      if (state.pending.size === 0) continue;
+      const count = state.pending.size;
+      state.pending.clear();
+      this.emit({ type: 'unsent', room, count });
     }
   }
 
@@ -160,7 +196,10 @@ export class ChatConnection {
     for (;;) {
       const reason = await this.connectOnce(() => (attempt = 0));
       if (this.stopped.signal.aborted) return;
-      if (reason.fatal) return this.setState({ kind: 'closed', reason: reason.text });
+      if (reason.fatal) {
+        this.setState({ kind: 'closed', reason: reason.text });
+        return this.reportUnsent();
+      }
       attempt += 1;
       const delay = backoffDelay(attempt, this.backoff);
       this.setState({ kind: 'reconnecting', attempt, at: Date.now() + delay, reason: reason.text });
@@ -178,6 +217,7 @@ export class ChatConnection {
     const session = client.openSession(this.options.identity);
     this.client = client;
     this.session = session;
+    this.written = new Map();
     for (const [room, state] of this.rooms) {
       state.acked = false;
       const resume = state.epoch !== '' ? { afterSeq: state.lastSeq, epoch: state.epoch } : { history: this.options.history ?? 0 };
@@ -199,6 +239,7 @@ export class ChatConnection {
       }
       return { fatal: false, text: 'the server ended the stream' };
     } catch (error) {
+      if (error instanceof ClientError && error.code === Status.RESOURCE_EXHAUSTED && !error.details.includes(SLOW_CONSUMER)) this.refuseLargest(`RESOURCE_EXHAUSTED: ${error.details}`);
       if (error instanceof ClientError) return { fatal: FATAL.has(error.code), text: `${Status[error.code]}: ${error.details}` };
       return { fatal: false, text: String(error) };
     } finally {
@@ -206,6 +247,29 @@ export class ChatConnection {
       this.client = undefined;
       client.close();
     }
+  }
+
+  /**
+   * The server ended the stream for an envelope over its size limit (grpc-js
+   * max_receive_message_length), which does not say which one: the largest send
+   * written on this stream and not seen back is taken as refused, so that it is
+   * not resent after every reconnect.
+   */
+  private refuseLargest(status: string): void {
+    let culprit: Written | undefined;
+    for (const w of this.written.values()) {
+      if (this.rooms.get(w.room)?.pending.has(w.clientMsgId) !== true) continue;
+      if (culprit === undefined || w.bytes > culprit.bytes) culprit = w;
+    }
+    if (culprit === undefined) return;
+    this.rooms.get(culprit.room)!.pending.delete(culprit.clientMsgId);
+    this.emit({ type: 'refused', room: culprit.room, clientMsgId: culprit.clientMsgId, reason: `the server refused a message of ${culprit.bytes} bytes (${status})` });
+  }
+
+  private write(room: string, content: string, clientMsgId: string): void {
+    if (this.session === undefined) return;
+    this.written.set(clientMsgId, { room, clientMsgId, bytes: Buffer.byteLength(content) });
+    this.session.send(room, content, clientMsgId);
   }
 
   private handle(event: ChatEvent): void {
@@ -216,13 +280,22 @@ export class ChatConnection {
       return;
     }
     if (event.type === 'joined') return this.joined(event.room, room, event);
-    if (event.type === 'error' && !room.acked && JOIN_REFUSED.has(event.notice.code)) {
+    // Only a notice about no send (no client_msg_id) refuses the join: a RATE_LIMITED chat does not.
+    if (event.type === 'error' && !room.acked && event.notice.clientMsgId === '' && JOIN_REFUSED.has(event.notice.code)) {
       this.rooms.delete(event.room);
       return this.emit(event);
     }
-    if (event.type === 'error' && event.notice.clientMsgId !== '') room.pending.delete(event.notice.clientMsgId);
+    if (event.type === 'error' && event.notice.clientMsgId !== '') {
+      room.pending.delete(event.notice.clientMsgId);
+      this.written.delete(event.notice.clientMsgId);
+    }
     if (event.type === 'notice' && event.notice.code === 'MISSED_EVENTS') {
-      return this.emit({ type: 'missed', room: event.room, missed: event.notice.missedCount, restarted: room.restarted });
+      const missed = event.notice.missedCount;
+      this.emit({ type: 'missed', room: event.room, missed, restarted: room.restarted });
+      // Everything up to the ack's last_seq was lost (a server that holds no events replays
+      // nothing), so no replayed event would end the replay: it is through now.
+      if (room.replayUntil !== undefined && missed > 0 && room.lastSeq + missed >= room.replayUntil) this.replayed(event.room, room);
+      return;
     }
     const seq = seqOf(event);
     if (seq > 0) {
@@ -231,6 +304,7 @@ export class ChatConnection {
       room.lastSeq = seq;
       if (event.type === 'message') {
         room.pending.delete(event.message.clientMsgId);
+        this.written.delete(event.message.clientMsgId);
         if (room.replayUntil !== undefined) room.restored += 1;
       }
     }
@@ -264,7 +338,7 @@ export class ChatConnection {
   }
 
   private flushPending(name: string, room: RoomState): void {
-    for (const [clientMsgId, content] of room.pending) this.session?.send(name, content, clientMsgId);
+    for (const [clientMsgId, content] of room.pending) this.write(name, content, clientMsgId);
   }
 
   private setState(state: ConnectionState): void {

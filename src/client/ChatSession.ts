@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ChatServiceClient, ClientEnvelope, DeepPartial } from '../../gen/chat/v1/chat.js';
 import { AsyncQueue } from '../lib/AsyncQueue.js';
 import { type ChatEvent, toChatEvents } from './ChatEvent.js';
+
+const tracer = trace.getTracer('chat-grpc-client');
 
 /** Who a session speaks as. */
 export interface Identity {
@@ -29,6 +32,8 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
   private readonly outbox = new AsyncQueue<DeepPartial<ClientEnvelope>>();
   private readonly controller = new AbortController();
   private readonly responses;
+  /** chat.send spans waiting for their own copy, by client_msg_id. */
+  private readonly sending = new Map<string, Span>();
 
   constructor(
     client: ChatServiceClient,
@@ -46,10 +51,20 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
     this.envelope({ message: { $case: 'join', value: { userId, room, displayName, batchEvents: true, ...options } } });
   }
 
-  /** Sends a message; returns its client_msg_id, echoed on the own copy and on errors. */
+  /**
+   * Sends a message; returns its client_msg_id, echoed on the own copy and on
+   * errors. With telemetry on, a chat.send span covers the send until the own
+   * copy comes back, and its W3C context rides in trace_context.
+   */
   send(room: string, content: string, clientMsgId: string = randomUUID()): string {
     const { userId } = this.identity;
-    this.envelope({ message: { $case: 'chat', value: { userId, room, content, clientMsgId } } });
+    const traceContext: Record<string, string> = {};
+    const span = tracer.startSpan('chat.send', { kind: SpanKind.PRODUCER, attributes: { 'chat.room': room, 'chat.client_msg_id': clientMsgId } });
+    if (span.isRecording()) {
+      propagation.inject(trace.setSpan(context.active(), span), traceContext);
+      this.sending.set(clientMsgId, span);
+    }
+    this.envelope({ message: { $case: 'chat', value: { userId, room, content, clientMsgId, traceContext } } });
     return clientMsgId;
   }
 
@@ -80,9 +95,35 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ChatEvent, void, undefined> {
     try {
-      for await (const raw of this.responses) yield* toChatEvents(raw);
+      for await (const raw of this.responses) {
+        const events = toChatEvents(raw);
+        for (const event of events) this.traceReceived(event);
+        yield* events;
+      }
     } finally {
+      for (const span of this.sending.values()) span.end();
+      this.sending.clear();
       this.onEnd();
     }
+  }
+
+  /** Ends the send span of our own copy; gives a received message its chat.receive span in the sender's trace. */
+  private traceReceived(event: ChatEvent): void {
+    if (event.type === 'error' && event.notice.clientMsgId !== '') {
+      this.sending.get(event.notice.clientMsgId)?.setStatus({ code: SpanStatusCode.ERROR, message: event.notice.code }).end();
+      this.sending.delete(event.notice.clientMsgId);
+    }
+    if (event.type !== 'message' || !('traceparent' in event.message.traceContext)) return;
+    const { message } = event;
+    const own = this.sending.get(message.clientMsgId);
+    if (own !== undefined) {
+      // Our own copy: the send is done; it is no receipt of someone else's message.
+      own.setAttribute('chat.seq', message.seq).end();
+      this.sending.delete(message.clientMsgId);
+      return;
+    }
+    const parent = propagation.extract(context.active(), message.traceContext);
+    const attributes = { 'chat.room': message.room, 'chat.seq': message.seq, 'chat.sender.user_id': message.userId, 'chat.receiver.user_id': this.identity.userId };
+    tracer.startSpan('chat.receive', { kind: SpanKind.CONSUMER, attributes }, parent).end();
   }
 }

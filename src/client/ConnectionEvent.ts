@@ -27,4 +27,8 @@ export type ConnectionEvent =
    * A rejoin could not replay everything: `missed` events are gone (0: unknown);
    * `restarted` when the room's sequence started over (server restart, room freed).
    */
-  | { type: 'missed'; room: string; missed: number; restarted: boolean };
+  | { type: 'missed'; room: string; missed: number; restarted: boolean }
+  /** The server ended the stream because of this send (too big): it is dropped, not resent. */
+  | { type: 'refused'; room: string; clientMsgId: string; reason: string }
+  /** The connection closed for good with `count` sends in the room never delivered. */
+  | { type: 'unsent'; room: string; count: number };

@@ -14,7 +14,7 @@ import {
 import type { EncodeEvent } from './events.js';
 import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
-import { Room, type RoomSummary } from './Room.js';
+import { type JoinResult, type PublishResult, Room, type RoomSummary } from './Room.js';
 import { Session } from './Session.js';
 import { checkContent, checkDisplayName, checkRoom, checkUserId } from './text.js';
 
@@ -85,6 +85,24 @@ export class Hub {
     return this.rooms.size;
   }
 
+  /** Members of all rooms (a user in two rooms counts twice). */
+  get memberCount(): number {
+    let n = 0;
+    for (const room of this.rooms.values()) n += room.memberCount;
+    return n;
+  }
+
+  /** Events and bytes waiting in every session's queue. */
+  queued(): { events: number; bytes: number } {
+    let events = 0;
+    let bytes = 0;
+    for (const session of this.sessions) {
+      events += session.queue.length;
+      bytes += session.queue.bytes;
+    }
+    return { events, bytes };
+  }
+
   /** Starts a session for a new stream. */
   openSession(): Session {
     const session = new Session(this.nextSessionId++, this.limits, this.encode, (s) => this.closeSession(s));
@@ -92,7 +110,7 @@ export class Hub {
     return session;
   }
 
-  join(session: Session, cmd: JoinCommand): void {
+  join(session: Session, cmd: JoinCommand): JoinResult {
     if (!session.bound) {
       if (cmd.userId === '') throw new InvalidRequestError('user_id is required on the first join');
       const refusal = checkUserId(cmd.userId, this.limits.maxUserIdLength);
@@ -115,16 +133,16 @@ export class Hub {
     }
     const room = this.roomFor(cmd.room);
     session.rooms.set(room.name, room);
-    room.join(session, cmd);
+    return room.join(session, cmd);
   }
 
-  publish(session: Session, cmd: PublishCommand): void {
+  publish(session: Session, cmd: PublishCommand): PublishResult {
     this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
     const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
     if (refusal) throw new InvalidContentError(refusal, cmd.room, cmd.clientMsgId);
-    room.publish(session, cmd.content, cmd.clientMsgId, cmd.traceContext);
+    return room.publish(session, cmd.content, cmd.clientMsgId, cmd.traceContext);
   }
 
   leave(session: Session, cmd: LeaveCommand): void {

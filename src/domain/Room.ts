@@ -28,6 +28,23 @@ interface Member {
   sessions: Set<Session>;
 }
 
+/** What a join did, for whoever observes the server. */
+export interface JoinResult {
+  /** The join asked to resume (after_seq or epoch given). */
+  resumed: boolean;
+  /** The resume replays everything missed. */
+  recovered: boolean;
+  /** Members of the room after the join. */
+  members: number;
+}
+
+/** What a publish did: the event's bytes as every receiver gets them, its seq, and how many sessions it went to. */
+export interface PublishResult {
+  frame: Uint8Array;
+  seq: number;
+  fanout: number;
+}
+
 /**
  * A room actor: it alone owns its members, sequence and history. Each command
  * runs to completion synchronously, so commands apply one at a time in arrival
@@ -66,7 +83,7 @@ export class Room {
    * were lost and the held events after `afterSeq`, then, when this is the
    * user's first session here, the join notice as the room's next event.
    */
-  join(session: Session, options: JoinOptions): void {
+  join(session: Session, options: JoinOptions): JoinResult {
     const lastSeq = this.seq;
     let member = this.members.get(session.userId);
     const announce = member === undefined;
@@ -109,6 +126,7 @@ export class Room {
       for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame);
     }
     if (announce) this.sequence(this.presence('user_joined', member), this.coalescePresence());
+    return { resumed: resume, recovered, members: this.members.size };
   }
 
   /** Removes the session; the user's last session leaving is announced as the next event. */
@@ -127,7 +145,7 @@ export class Room {
   }
 
   /** Sequences a chat message from a member session and fans it out. */
-  publish(session: Session, content: string, clientMsgId: string, traceContext: Record<string, string>): void {
+  publish(session: Session, content: string, clientMsgId: string, traceContext: Record<string, string>): PublishResult {
     const message: ChatMessage = {
       room: this.name,
       seq: this.seq + 1,
@@ -138,7 +156,13 @@ export class Room {
       clientMsgId,
       traceContext,
     };
-    this.sequence({ kind: 'message', message });
+    const frame = this.sequence({ kind: 'message', message });
+    return { frame, seq: message.seq, fanout: this.fanout.size };
+  }
+
+  /** Members (users, not sessions) now. */
+  get memberCount(): number {
+    return this.members.size;
   }
 
   private presence(kind: 'user_joined' | 'user_left', member: Member): SequencedEvent {

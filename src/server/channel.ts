@@ -1,9 +1,11 @@
+import type { Context } from '@opentelemetry/api';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
-import { InvalidRequestError, RoomRequestError } from '../domain/errors.js';
+import { InvalidRequestError, RoomRequestError, SlowConsumerError } from '../domain/errors.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
+import type { ChatTelemetry } from './ChatTelemetry.js';
 import { packFrames } from './encodeBatch.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
@@ -21,7 +23,7 @@ export interface Gate {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
     context: CallContext,
@@ -29,11 +31,12 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger) {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
     const session = hub.openSession();
     const started = performance.now();
+    telemetry.streamOpened();
     log.info({ event: 'stream_start', stream: session.id, peer: context.peer });
 
     const cancel = () => session.queue.abort(context.signal.reason);
     context.signal.addEventListener('abort', cancel, { once: true });
-    readRequests(hub, session, requests).then(
+    readRequests(hub, session, requests, telemetry, telemetry.streamContext()).then(
       () => {
         hub.closeSession(session);
         session.queue.close();
@@ -45,64 +48,82 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger) {
     );
 
     let outcome: unknown;
+    let failure: unknown;
     try {
       for await (const frames of session.queue.batches(MAX_BATCH_BYTES)) {
+        telemetry.written(session, frames);
         yield* session.batching ? packFrames(frames) : frames;
       }
     } catch (error) {
+      failure = error;
       outcome = context.signal.aborted ? context.signal.reason : toServerError(error);
       throw outcome;
     } finally {
       context.signal.removeEventListener('abort', cancel);
       hub.closeSession(session);
+      const durationMs = performance.now() - started;
+      const status = outcome instanceof ServerError ? outcome.code : context.signal.aborted ? Status.CANCELLED : Status.OK;
+      const code = status === Status.OK || status === Status.CANCELLED ? undefined : failure instanceof SlowConsumerError ? 'SLOW_CONSUMER' : Status[status];
+      telemetry.streamClosed(durationMs, status, code);
       log.info({
         event: 'stream_end',
         stream: session.id,
         user: session.userId || undefined,
         reason: endReason(outcome, context.signal.aborted),
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(durationMs),
       });
     }
   };
 }
 
-async function readRequests(hub: Hub, session: Session, requests: AsyncIterable<ClientEnvelope>): Promise<void> {
+async function readRequests(
+  hub: Hub,
+  session: Session,
+  requests: AsyncIterable<ClientEnvelope>,
+  telemetry: ChatTelemetry,
+  stream: Context | undefined,
+): Promise<void> {
   for await (const envelope of requests) {
     // Read no faster than the client reads its own events: a client that stops
     // reading is paced by HTTP/2 flow control instead of growing our queue.
     await session.queue.whenRoom();
     if (session.queue.closed) return;
     try {
-      apply(hub, session, envelope);
+      telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
+      telemetry.error(error.code);
       session.send(toErrorNotice(error));
     }
   }
 }
 
-function apply(hub: Hub, session: Session, { message }: ClientEnvelope): void {
+function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetry: ChatTelemetry): void {
   switch (message?.$case) {
-    case 'join':
-      return hub.join(session, {
-        userId: message.value.userId,
-        room: message.value.room,
-        displayName: message.value.displayName,
-        afterSeq: message.value.afterSeq,
-        history: message.value.history,
-        epoch: message.value.epoch,
-        batchEvents: message.value.batchEvents,
-      });
-    case 'chat':
-      return hub.publish(session, {
-        userId: message.value.userId,
-        room: message.value.room,
-        content: message.value.content,
-        clientMsgId: message.value.clientMsgId,
-        traceContext: message.value.traceContext,
-      });
+    case 'join': {
+      const { value } = message;
+      telemetry.join(value.room, () =>
+        hub.join(session, {
+          userId: value.userId,
+          room: value.room,
+          displayName: value.displayName,
+          afterSeq: value.afterSeq,
+          history: value.history,
+          epoch: value.epoch,
+          batchEvents: value.batchEvents,
+        }),
+      );
+      return;
+    }
+    case 'chat': {
+      const { value } = message;
+      telemetry.publish(value.room, value.traceContext, Buffer.byteLength(value.content), (traceContext) =>
+        hub.publish(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext }),
+      );
+      return;
+    }
     case 'leave':
-      return hub.leave(session, { userId: message.value.userId, room: message.value.room });
+      return telemetry.leave(message.value.room, () => hub.leave(session, { userId: message.value.userId, room: message.value.room }));
     default:
       throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
   }

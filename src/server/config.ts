@@ -12,6 +12,8 @@ export interface ServerConfig {
   keepaliveTimeoutMs: number;
   drainGraceMs: number;
   logLevel: string;
+  /** With telemetry on: receivers per message traced with a chat.deliver span. */
+  traceDeliveries: number;
 }
 
 /** A setting has a value it cannot take; the message names both and what is allowed. */
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     keepaliveTimeoutMs: n('keepaliveTimeoutMs'),
     drainGraceMs: n('drainGraceMs'),
     logLevel,
+    traceDeliveries: n('traceDeliveries'),
   };
 }
 

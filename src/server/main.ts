@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-/** `npm start`: reads the configuration, serves, and drains on SIGINT/SIGTERM. */
+/** `npm start`: reads the configuration, starts telemetry if asked, serves, and drains on SIGINT/SIGTERM. */
+import { startTelemetry, TelemetryConfigError } from '../telemetry/startTelemetry.js';
 import { ConfigError, loadConfig, usage } from './config.js';
-import { startChatServer } from './startChatServer.js';
 
 let config;
 try {
@@ -16,15 +16,29 @@ if (config === 'help') {
   process.exit(0);
 }
 
-const server = await startChatServer(config);
+// Telemetry first, then the gRPC stack (a dynamic import, so it loads after).
+let telemetry;
+try {
+  telemetry = await startTelemetry(process.env, 'chat-grpc', { asyncContext: false });
+} catch (error) {
+  if (!(error instanceof TelemetryConfigError)) throw error;
+  process.stderr.write(`chat-grpc: ${error.message}\n`);
+  process.exit(2);
+}
+const { startChatServer } = await import('./startChatServer.js');
+const server = await startChatServer(config, { telemetry: telemetry !== undefined });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    server.drain().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`chat-grpc: drain failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    server
+      .drain()
+      // The last spans and metrics (the drain's own included) go out before exit.
+      .then(() => telemetry?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`chat-grpc: drain failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   });
 }

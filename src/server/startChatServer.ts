@@ -1,10 +1,12 @@
-import { createServer } from 'nice-grpc';
+import { createServer, Status } from 'nice-grpc';
+import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
 import { channelHandler } from './channel.js';
+import { ChatTelemetry, traceFields } from './ChatTelemetry.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
 import { encodeBatch } from './encodeBatch.js';
@@ -28,14 +30,29 @@ export interface ChatServer {
 
 const SERVICE = ChatServiceDefinition.fullName;
 
-export async function startChatServer(config: ServerConfig, logger?: Logger): Promise<ChatServer> {
-  const log = logger ?? pino({ level: config.logLevel });
-  const hub = new Hub({ limits: config.limits, encode: encodeEvent, encodeBatch });
+/** How the server is observed. */
+export interface ServerOptions {
+  /** Logs here instead of a pino logger at the configured level. */
+  logger?: Logger;
+  /** Record traces and metrics through @opentelemetry/api (the entry point started the SDK). */
+  telemetry?: boolean;
+}
+
+export async function startChatServer(config: ServerConfig, { logger, telemetry: observed = false }: ServerOptions = {}): Promise<ChatServer> {
+  // Log lines written inside a span carry its trace_id and span_id.
+  const log = logger ?? pino({ level: config.logLevel, mixin: traceFields });
+  // With telemetry on, the encoders also time each event from sequenced to written.
+  const hub: Hub = new Hub({
+    limits: config.limits,
+    encode: observed ? (event) => telemetry.encoded(encodeEvent(event), event.kind === 'message') : encodeEvent,
+    encodeBatch: observed ? (frames) => telemetry.packed(encodeBatch(frames), frames) : encodeBatch,
+  });
+  const telemetry = new ChatTelemetry(observed, hub, config.traceDeliveries);
   const gate = { draining: false };
   const terminator = createTerminator();
   const health = HealthState();
 
-  const server = createServer({
+  const plain = createServer({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     // Ping idle connections and close those that do not answer, so a peer that
     // vanished without a FIN (half-open) has its streams ended and sessions freed
@@ -44,11 +61,16 @@ export async function startChatServer(config: ServerConfig, logger?: Logger): Pr
     'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
   });
+  // The RPC span comes first, so everything below (our chat.* spans, log lines) happens inside it.
+  const server = observed ? plain.use(openTelemetryServerMiddleware()) : plain;
 
   server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log),
+    channel: channelHandler(hub, gate, log, telemetry),
     async listRooms() {
-      return ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
+      const started = performance.now();
+      const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
+      telemetry.unary('ListRooms', performance.now() - started, Status.OK);
+      return response;
     },
   });
   // Health watches and reflection streams stay open until the client ends them.

@@ -58,8 +58,8 @@ export class ChatModel {
       case 'state': {
         const was = this.connection.kind;
         this.connection = event.state;
-        if (event.state.kind === 'reconnecting' && was !== 'reconnecting') this.note(this.activeRoom, 'error', `connection lost (${sanitize(event.state.reason)}); reconnecting`);
-        if (event.state.kind === 'closed' && event.state.reason) this.note(this.activeRoom, 'error', `disconnected for good: ${sanitize(event.state.reason)}`);
+        if (event.state.kind === 'reconnecting' && was !== 'reconnecting') this.note(this.activeRoom, 'error', `connection lost (${event.state.reason}); reconnecting`);
+        if (event.state.kind === 'closed' && event.state.reason) this.note(this.activeRoom, 'error', `disconnected for good: ${event.state.reason}`);
         return;
       }
       case 'joined': {
@@ -71,8 +71,9 @@ export class ChatModel {
           this.show(event.room);
         }
         if (known === undefined) {
-          for (const message of event.ack.history) this.addMessage(room, message);
-          this.note(room, 'notice', sanitize(event.ack.welcomeMessage) || `joined #${sanitizeName(event.room)}`);
+          // History is what was said before: it is not unread.
+          for (const message of event.ack.history) this.addMessage(room, message, false);
+          this.note(room, 'notice', event.ack.welcomeMessage || `joined #${sanitizeName(event.room)}`);
         }
         return;
       }
@@ -99,11 +100,11 @@ export class ChatModel {
         const room = this.rooms.get(event.room) ?? this.activeRoom;
         room?.pending.delete(event.notice.clientMsgId);
         const where = this.rooms.has(event.room) || event.room === '' ? '' : ` (#${sanitizeName(event.room)})`;
-        this.note(room, 'error', `${event.notice.code || 'ERROR'}${where}: ${sanitize(event.notice.message)}`);
+        this.note(room, 'error', `${event.notice.code || 'ERROR'}${where}: ${event.notice.message}`);
         return;
       }
       case 'notice':
-        this.note(this.rooms.get(event.room) ?? this.activeRoom, 'notice', sanitize(event.notice.message));
+        this.note(this.rooms.get(event.room) ?? this.activeRoom, 'notice', event.notice.message);
         return;
       case 'pending': {
         const room = this.rooms.get(event.room);
@@ -113,19 +114,33 @@ export class ChatModel {
       case 'resumed': {
         const room = this.rooms.get(event.room);
         if (room === undefined) return;
-        const messages = `${event.restored} message${event.restored === 1 ? '' : 's'}`;
+        const s = event.restored === 1 ? '' : 's';
         // An incomplete resume has had its `missed` line; only what still came back is news.
-        if (event.complete) this.note(room, 'notice', event.restored > 0 ? `back: ${messages.replace(' ', ' missed ')} restored` : 'back: nothing was missed');
-        else if (event.restored > 0) this.note(room, 'notice', `back: ${messages} the server still held restored`);
+        if (event.complete) this.note(room, 'notice', event.restored > 0 ? `back: ${event.restored} missed message${s} restored` : 'back: nothing was missed');
+        else if (event.restored > 0) this.note(room, 'notice', `back: ${event.restored} message${s} the server still held restored`);
         return;
       }
       case 'missed': {
         const room = this.rooms.get(event.room);
         if (room === undefined) return;
-        const text = event.restarted
-          ? 'back: the server restarted, so messages from before are gone'
-          : `back: ${event.missed} event${event.missed === 1 ? ' was' : 's were'} lost while away (no longer held by the server)`;
+        let text = 'back: the server restarted, so messages from before are gone';
+        if (!event.restarted && event.missed === 0) text = 'back: some events may have been lost while away (no longer held by the server)';
+        else if (!event.restarted) text = `back: ${event.missed} event${event.missed === 1 ? ' was' : 's were'} lost while away (no longer held by the server)`;
         this.note(room, 'error', text);
+        return;
+      }
+      case 'refused': {
+        const room = this.rooms.get(event.room);
+        room?.pending.delete(event.clientMsgId);
+        const where = room === undefined ? ` (#${sanitizeName(event.room)})` : '';
+        this.note(room ?? this.activeRoom, 'error', `not sent${where}: ${event.reason}`);
+        return;
+      }
+      case 'unsent': {
+        const room = this.rooms.get(event.room);
+        room?.pending.clear();
+        const where = room === undefined ? ` (#${sanitizeName(event.room)})` : '';
+        this.note(room ?? this.activeRoom, 'error', `not sent${where}: ${event.count} message${event.count === 1 ? '' : 's'}`);
         return;
       }
     }
@@ -166,6 +181,8 @@ export class ChatModel {
   /** Forgets a room left. */
   remove(room: string): void {
     this.rooms.delete(room);
+    // Left before its JoinAck: typing must not go on targeting it.
+    if (this.wantShown === room) this.wantShown = undefined;
     if (this.active === room) {
       this.active = undefined;
       this.cycle(1);
@@ -190,18 +207,21 @@ export class ChatModel {
     return room;
   }
 
-  private addMessage(room: RoomView, message: ChatPayload): void {
+  private addMessage(room: RoomView, message: ChatPayload, unread = true): void {
     room.pending.delete(message.clientMsgId);
     const own = message.userId === this.me.userId;
     const line = this.line(own ? 'own' : 'message', message.userId, sanitizeName(message.displayName || message.userId), sanitize(message.content));
     if (message.timestampUtc > 0) line.at = message.timestampUtc;
     this.push(room, line);
-    if (room.name !== this.active) room.unread += 1;
+    if (unread && room.name !== this.active) room.unread += 1;
   }
 
-  /** A notice or error line in the room, or with the client's own lines when there is none. */
+  /**
+   * A notice or error line in the room, or with the client's own lines when there is none.
+   * Sanitizes here, so that no caller can forget it (sanitizing safe text changes nothing).
+   */
   private note(room: RoomView | undefined, kind: 'notice' | 'error', text: string): void {
-    const line = this.line(kind, '', '', text);
+    const line = this.line(kind, '', '', sanitize(text));
     if (room !== undefined) this.push(room, line);
     else {
       this.system.push(line);

@@ -9,6 +9,8 @@ export interface TuiOptions {
   rooms: string[];
   history: number;
   plain: boolean;
+  /** Send traces and metrics over OTLP (to OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318). */
+  otel: boolean;
 }
 
 export const USAGE = `Usage: chat-tui [options]
@@ -23,6 +25,8 @@ Options:
   --history N         recent messages to show on joining (default 50)
   --plain             line mode: one line per event, stdin lines are messages
                       or /commands (also whenever stdout is not a terminal)
+  --otel              send traces and metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
+                      (else http://localhost:4318); the OTEL_* variables alone do too
   --help              this text
   --version           the version
 
@@ -47,6 +51,7 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
         room: { type: 'string', multiple: true },
         history: { type: 'string' },
         plain: { type: 'boolean', default: false },
+        otel: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -60,7 +65,7 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
   if (!Number.isInteger(history) || history < 0 || history > 1000) throw new UsageError(`--history must be a whole number from 0 to 1000, not "${values.history}"`);
   const server = values.server ?? `${env.CHAT_GRPC_HOST || 'localhost'}:${env.CHAT_GRPC_PORT || '50051'}`;
   if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/.test(server)) throw new UsageError(`--server must be HOST:PORT, not "${server}"`);
-  return { server, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain };
+  return { server, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel };
 }
 
 /** A user id from a display name: lower case, letters, digits, dot, dash and underscore. */

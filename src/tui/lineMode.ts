@@ -1,4 +1,5 @@
 import type { ChatConnection } from '../client/ChatConnection.js';
+import { clock } from './clock.js';
 import { describeState } from './components/Header.js';
 import { ChatModel, type ViewLine } from './ChatModel.js';
 import { parseCommand, runCommand } from './commands.js';
@@ -6,31 +7,39 @@ import { sanitizeName } from './sanitize.js';
 
 /**
  * Line mode: one line per event on stdout, `[HH:MM:SS] #room <name> text`;
- * each stdin line is a message to the current room (the last one joined) or a
- * /command. End of input leaves every room and resolves. Scriptable, like the
- * original CLI, and what the end-to-end tests drive through pipes.
+ * each stdin line is a message to the room shown (the first joined, or the one
+ * the last /join asked for) or a /command. End of input, or the connection
+ * closing for good, leaves every room and resolves with the exit code: 0, or 1
+ * when messages were left unsent or the server refused the connection for good.
+ * Scriptable, like the original CLI, and what the end-to-end tests drive through pipes.
  */
-export async function lineMode(connection: ChatConnection, input: AsyncIterable<string>, output: NodeJS.WritableStream): Promise<void> {
+export async function lineMode(connection: ChatConnection, input: AsyncIterable<string>, output: NodeJS.WritableStream): Promise<number> {
   const model = new ChatModel(connection.identity);
   const print = (line: string) => output.write(`${line}\n`);
-  const seen = new Map<string, number>(); // room → lines already printed
+  const seen = new Map<string, number>(); // room → id of the last line printed
+  let unsent = 0;
+  let closedForGood: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (closedForGood = resolve));
   connection.subscribe((event) => {
     model.apply(event);
+    if (event.type === 'unsent') unsent += event.count;
     if (event.type === 'state' && (event.state.kind !== 'closed' || event.state.reason)) {
-      print(`[${stamp(Date.now())}] * ${describeState(event.state, Date.now())[0]}`);
+      print(`[${clock(Date.now(), true)}] * ${describeState(event.state, Date.now())[0]}`);
     }
+    if (event.type === 'state' && event.state.kind === 'closed') closedForGood();
     printNew();
   });
 
-  /** Prints the lines each room (and the client itself) grew by. */
+  /** Prints the lines each room (and the client itself) grew by, found from the end. */
   function printNew(): void {
     const groups: Array<[string, ViewLine[]]> = [...model.rooms].map(([name, room]) => [name, room.lines]);
     groups.push(['', model.system]);
     for (const [name, lines] of groups) {
-      const last = lines.at(-1)?.id ?? 0;
       const printed = seen.get(name) ?? 0;
-      for (const line of lines) if (line.id > printed) print(format(name, line));
-      seen.set(name, last);
+      let from = lines.length;
+      while (from > 0 && lines[from - 1]!.id > printed) from -= 1;
+      for (let i = from; i < lines.length; i++) print(format(name, lines[i]!));
+      seen.set(name, lines.at(-1)?.id ?? printed);
     }
   }
 
@@ -39,16 +48,23 @@ export async function lineMode(connection: ChatConnection, input: AsyncIterable<
     model.say(text, kind);
     printNew();
   };
-  for await (const line of input) {
-    const outcome = await runCommand(parseCommand(line), connection, model, say);
+  // Reads until end of input, /quit, or the connection closing for good (nothing typed could go out).
+  const lines = input[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await Promise.race([lines.next(), closed.then(() => undefined)]);
+    if (next === undefined || next.done === true) break;
+    const outcome = await runCommand(parseCommand(next.value), connection, model, say);
     if (outcome === 'quit') break;
   }
+  void lines.return?.();
   await connection.close();
+  const state = connection.state;
+  return unsent > 0 || (state.kind === 'closed' && state.reason !== undefined) ? 1 : 0;
 }
 
 function format(room: string, line: ViewLine): string {
   const where = room === '' ? '*' : `#${sanitizeName(room)}`;
-  const time = stamp(line.at);
+  const time = clock(line.at, true);
   switch (line.kind) {
     case 'message':
     case 'own':
@@ -60,10 +76,4 @@ function format(room: string, line: ViewLine): string {
     case 'notice':
       return `[${time}] ${where} * ${line.text}`;
   }
-}
-
-/** HH:MM:SS, local time. */
-function stamp(at: number): string {
-  const d = new Date(at);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }

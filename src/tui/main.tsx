@@ -1,15 +1,10 @@
-import { createInterface } from 'node:readline';
-import { render } from 'ink';
-import { ChatConnection } from '../client/ChatConnection.js';
-import { parseTuiArgs, type TuiOptions, UsageError, USAGE, userIdFrom, version } from './args.js';
-import { App } from './components/App.js';
-import { Setup } from './components/Setup.js';
-import { lineMode } from './lineMode.js';
+import { startTelemetry, TelemetryConfigError } from '../telemetry/startTelemetry.js';
+import { parseTuiArgs, type TuiOptions, UsageError, USAGE, version } from './args.js';
 
-const ALT_SCREEN_ON = '\u001b[?1049h';
-const ALT_SCREEN_OFF = '\u001b[?1049l';
-
-/** `chat-tui`: the Ink client, or line mode with --plain or when stdout is not a terminal. */
+/**
+ * `chat-tui`: flags first, then telemetry (when OTEL_* variables or --otel ask
+ * for it), then everything else, loaded after the SDK.
+ */
 async function main(): Promise<number> {
   let options: TuiOptions | 'help' | 'version';
   try {
@@ -22,77 +17,23 @@ async function main(): Promise<number> {
   if (options === 'help') return void process.stdout.write(`${USAGE}\n`), 0;
   if (options === 'version') return void process.stdout.write(`${version()}\n`), 0;
 
-  const plain = options.plain || !process.stdout.isTTY || !process.stdin.isTTY;
-  // Line mode reads stdin as lines once: the questions and then the chat share it.
-  const reader = plain ? createInterface({ input: process.stdin, terminal: false }) : undefined;
+  // --otel: export to a collector on this machine unless an endpoint is set.
+  if (options.otel) process.env.OTEL_EXPORTER_OTLP_ENDPOINT ||= 'http://localhost:4318';
+  let telemetry;
   try {
-    return await run(options, reader?.[Symbol.asyncIterator]());
-  } finally {
-    // Leaving the loop (/quit, an empty name) does not close readline: an open stdin would keep the process alive.
-    reader?.close();
+    telemetry = await startTelemetry(process.env, 'chat-tui');
+  } catch (error) {
+    if (!(error instanceof TelemetryConfigError)) throw error;
+    process.stderr.write(`chat-tui: ${error.message}\n`);
+    return 2;
   }
-}
-
-async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined): Promise<number> {
-  let { name, rooms } = options;
-  if (name === undefined) {
-    const answers = lines ? await askOnStdin(lines) : await askInInk();
-    if (answers === undefined) return 0;
-    ({ name } = answers);
-    if (rooms.length === 0) rooms = [answers.room];
-  }
-  if (rooms.length === 0) rooms = ['general'];
-
-  const connection = new ChatConnection({
-    address: options.server,
-    identity: { userId: options.user ?? userIdFrom(name), displayName: name },
-    history: options.history,
-    // Notice a dead connection in seconds, not the library's default half-minute.
-    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 },
-  });
-  for (const room of rooms) connection.join(room);
-
-  if (lines) {
-    await lineMode(connection, { [Symbol.asyncIterator]: () => lines }, process.stdout);
-    return 0;
-  }
-  // A full-screen app draws on the alternate screen, so the shell's own screen and
-  // scrollback come back untouched when it exits.
-  process.stdout.write(ALT_SCREEN_ON);
+  const { runChatTui } = await import('./runChatTui.js');
   try {
-    const app = render(<App connection={connection} onQuit={() => {}} />, { exitOnCtrlC: false });
-    await app.waitUntilExit();
+    return await runChatTui(options);
   } finally {
-    process.stdout.write(ALT_SCREEN_OFF);
+    // The last spans (the final sends) go out before the process ends.
+    await telemetry?.shutdown();
   }
-  return 0;
-}
-
-/** The original CLI's questions, on stdin: a name, then a room (general when empty). */
-async function askOnStdin(lines: AsyncIterator<string>): Promise<{ name: string; room: string } | undefined> {
-  process.stderr.write('Your name: ');
-  const name = ((await lines.next()).value as string | undefined)?.trim();
-  if (!name) return undefined;
-  process.stderr.write('Room [general]: ');
-  const room = ((await lines.next()).value as string | undefined)?.trim();
-  return { name, room: room || 'general' };
-}
-
-/** The same questions as an Ink form. */
-function askInInk(): Promise<{ name: string; room: string } | undefined> {
-  return new Promise((resolve) => {
-    let answered: { name: string; room: string } | undefined;
-    const form = render(
-      <Setup
-        onDone={(answers) => {
-          answered = answers;
-          form.unmount();
-        }}
-      />,
-      { exitOnCtrlC: false },
-    );
-    void form.waitUntilExit().then(() => resolve(answered));
-  });
 }
 
 process.exitCode = await main();

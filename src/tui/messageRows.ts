@@ -1,4 +1,5 @@
 import type { ViewLine } from './ChatModel.js';
+import { clock } from './clock.js';
 import { cellWidth, fitWidth, wrapText } from './wrapText.js';
 
 /** One terminal row of the messages pane. */
@@ -18,16 +19,19 @@ const SENDER_COLUMNS = 12;
  * The rows the newest lines take at this width, bottom-up, enough to fill
  * `height` rows above `scroll` rows scrolled back: only what can be seen is
  * wrapped, so a room of thousands of lines costs no more than a screenful.
- * Returns the rows in reading order and whether older lines are left above.
+ * Returns the rows in reading order, whether older lines are left above, and
+ * `maxScroll`, the most rows one can scroll back: exact once the oldest line
+ * was reached, else a bound that is at least `scroll` (so clamping to it is safe).
  */
-export function messageRows(lines: ViewLine[], width: number, height: number, scroll: number): { rows: Row[]; more: boolean } {
+export function messageRows(lines: ViewLine[], width: number, height: number, scroll: number): { rows: Row[]; more: boolean; maxScroll: number } {
   const wanted = height + scroll;
   const rows: Row[] = [];
   let i = lines.length - 1;
   for (; i >= 0 && rows.length < wanted; i--) rows.unshift(...rowsOf(lines[i]!, width));
   const end = Math.max(0, rows.length - scroll);
   const start = Math.max(0, end - height);
-  return { rows: rows.slice(start, end), more: i >= 0 || start > 0 };
+  const maxScroll = Math.max(0, rows.length - height);
+  return { rows: rows.slice(start, end), more: i >= 0 || start > 0, maxScroll };
 }
 
 const cache = new WeakMap<ViewLine, { width: number; rows: Row[] }>();
@@ -47,10 +51,4 @@ function rowsOf(line: ViewLine, width: number): Row[] {
   }));
   cache.set(line, { width, rows });
   return rows;
-}
-
-/** HH:MM in local time. */
-export function clock(at: number): string {
-  const d = new Date(at);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }

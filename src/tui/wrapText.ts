@@ -38,6 +38,25 @@ export function cellWidth(text: string): number {
   return stringWidth(text);
 }
 
+/**
+ * The end of the text that fits in `width` columns, with … before it when
+ * something was cut: one pass from the last grapheme back, so a long draft
+ * costs its length, not its length squared.
+ */
+export function fitEnd(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text;
+  const parts = Array.from(graphemes.segment(text), (s) => s.segment);
+  let used = 0;
+  let from = parts.length;
+  while (from > 0) {
+    const w = stringWidth(parts[from - 1]!);
+    if (used + w > width - 1) break;
+    used += w;
+    from -= 1;
+  }
+  return `…${parts.slice(from).join('')}`;
+}
+
 /** The text cut to at most `width` columns, with … when something was cut. */
 export function fitWidth(text: string, width: number): string {
   if (stringWidth(text) <= width) return text;

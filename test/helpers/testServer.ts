@@ -1,5 +1,5 @@
 import { afterEach } from '@jest/globals';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ChatClient } from '../../src/client/ChatClient.js';
 import type { Identity } from '../../src/client/ChatSession.js';
 import type { Limits } from '../../src/domain/limits.js';
@@ -10,6 +10,10 @@ import { waitFor } from './waitFor.js';
 
 export interface TestServerOptions extends Partial<Omit<ServerConfig, 'limits'>> {
   limits?: Partial<Limits>;
+  /** Record through @opentelemetry/api (the test registers a provider). */
+  telemetry?: boolean;
+  /** Log here (default: nowhere). */
+  logger?: Logger;
 }
 
 /**
@@ -26,15 +30,16 @@ export class TestServer {
 
   static async start(options: TestServerOptions = {}): Promise<TestServer> {
     const defaults = loadConfig({}, []) as ServerConfig;
+    const { telemetry, logger = pino({ level: 'silent' }), ...overrides } = options;
     const config: ServerConfig = {
       ...defaults,
       host: '127.0.0.1',
       port: 0,
       drainGraceMs: 2000,
-      ...options,
-      limits: { ...defaults.limits, ...options.limits },
+      ...overrides,
+      limits: { ...defaults.limits, ...overrides.limits },
     };
-    const server = await startChatServer(config, pino({ level: 'silent' }));
+    const server = await startChatServer(config, { logger, telemetry });
     return new TestServer(server, config);
   }
 

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { Readable, Writable } from 'node:stream';
 import { ChatConnection, type ChatConnectionOptions } from '../../src/client/ChatConnection.js';
+import { lineMode } from '../../src/tui/lineMode.js';
 import type { ConnectionEvent } from '../../src/client/ConnectionEvent.js';
 import { TcpProxy } from '../helpers/TcpProxy.js';
 import { TestServer } from '../helpers/testServer.js';
@@ -153,5 +155,107 @@ describe('ChatConnection: reconnect and resume', () => {
     await bob.waitFor((e) => e.type === 'user_left' && e.notice.userId === 'alice', 'alice leaving');
     expect(alice.connection.state).toEqual({ kind: 'closed' });
     await waitFor(() => t.hub.sessionCount === 1, { what: 'alice’s session to be freed' });
+  });
+
+  it('a message over the server’s envelope limit is refused once, not resent after every reconnect, and later sends go out', async () => {
+    const t = await server({ maxMessageBytes: 1024 });
+    const alice = connect({ address: t.address, identity: { userId: 'alice' } });
+    alice.connection.join('lobby');
+    await alice.joined('lobby');
+    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    const big = alice.connection.send('lobby', 'x'.repeat(2000));
+    await waitFor(() => alice.events.some((e) => e.type === 'refused'), { what: 'the refusal' });
+    expect(alice.events.find((e) => e.type === 'refused')).toMatchObject({ room: 'lobby', clientMsgId: big, reason: expect.stringContaining('RESOURCE_EXHAUSTED') });
+    await waitFor(() => alice.events.filter((e) => e.type === 'joined').length === 2, { what: 'the rejoin' });
+    alice.connection.send('lobby', 'small');
+    await bob.waitFor((e) => e.type === 'message' && e.message.content === 'small', 'the next message');
+    await waitFor(() => alice.messages('lobby').includes('small'), { what: 'alice’s own copy' });
+    // One reconnect for the refused message, none after.
+    expect(alice.states().filter((s) => s === 'reconnecting')).toHaveLength(1);
+  });
+
+  it('after a rejoin to a server that holds no events, the replay ends and sends made while away go out', async () => {
+    const t = await server({ limits: { historyEvents: 0 } });
+    const proxy = await TcpProxy.start(t.server.port);
+    cleanups.push(() => proxy.close());
+    // Alice stays a member on a second stream, so her rejoin brings no presence event that would end the replay by itself.
+    await t.joined({ userId: 'alice' }, 'lobby');
+    const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
+    alice.connection.join('lobby');
+    await alice.joined('lobby');
+    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    bob.session.send('lobby', 'before');
+    await waitFor(() => alice.messages('lobby').includes('before'), { what: 'the first message' });
+
+    proxy.resetAll();
+    await waitFor(() => alice.connection.state.kind === 'reconnecting', { what: 'reconnecting' });
+    bob.session.send('lobby', 'while away');
+    await bob.waitFor((e) => e.type === 'message' && e.message.content === 'while away', 'bob’s own copy');
+    alice.connection.send('lobby', 'queued');
+    await waitFor(() => alice.events.some((e) => e.type === 'resumed'), { what: 'the end of the replay' });
+    expect(alice.events).toContainEqual({ type: 'missed', room: 'lobby', missed: 1, restarted: false });
+    await bob.waitFor((e) => e.type === 'message' && e.message.content === 'queued', 'the message queued while away');
+  });
+
+  it('close() says, per room, how many sends never went out, and send() refuses from then on', async () => {
+    const t = await TestServer.start();
+    const port = t.server.port;
+    await t.stop();
+    const alice = connect({ address: `127.0.0.1:${port}`, identity: { userId: 'alice' } });
+    alice.connection.join('lobby');
+    alice.connection.send('lobby', 'a');
+    alice.connection.send('lobby', 'b');
+    await alice.connection.close(100);
+    expect(alice.events.filter((e) => e.type === 'unsent')).toEqual([{ type: 'unsent', room: 'lobby', count: 2 }]);
+    expect(() => alice.connection.send('lobby', 'c')).toThrow('the connection is closed');
+  });
+});
+
+/** Line mode on a real connection: lines in, what it prints and its exit code out. */
+async function runLineMode(connection: ChatConnection, input: AsyncIterable<string>) {
+  const printed: string[] = [];
+  const output = new Writable({
+    write(chunk, _encoding, done) {
+      printed.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  const code = await lineMode(connection, input, output);
+  return { code, printed };
+}
+
+describe('lineMode: its exit code', () => {
+  it('is 0 when every message went out', async () => {
+    const t = await server();
+    const connection = new ChatConnection({ address: t.address, identity: { userId: 'alice' }, backoff: quick });
+    connection.join('lobby');
+    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    const { code, printed } = await runLineMode(connection, Readable.from(['hello']));
+    await bob.waitFor((e) => e.type === 'message' && e.message.content === 'hello', 'the message');
+    expect(code).toBe(0);
+    expect(printed.some((l) => / #lobby <alice> hello$/.test(l))).toBe(true);
+  });
+
+  it('is 1, with a "not sent" line, when messages were never sent', async () => {
+    const t = await TestServer.start();
+    const port = t.server.port;
+    await t.stop();
+    const connection = new ChatConnection({ address: `127.0.0.1:${port}`, identity: { userId: 'alice' }, backoff: quick });
+    connection.join('lobby');
+    const { code, printed } = await runLineMode(connection, Readable.from(['hello']));
+    expect(code).toBe(1);
+    // No JoinAck came, so the line is the client's own (*), naming the room.
+    expect(printed.some((l) => / \* ! not sent \(#lobby\): 1 message$/.test(l))).toBe(true);
+  });
+
+  it('is 1, without waiting for the end of input, when the server refuses the connection for good', async () => {
+    const t = await server();
+    const connection = new ChatConnection({ address: t.address, identity: { userId: 'has space' }, backoff: quick });
+    connection.join('lobby');
+    // Input that never ends, as a terminal nobody types in.
+    const never: AsyncIterable<string> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<string>>(() => {}) }) };
+    const { code, printed } = await runLineMode(connection, never);
+    expect(code).toBe(1);
+    expect(printed.some((l) => l.includes('INVALID_ARGUMENT'))).toBe(true);
   });
 });

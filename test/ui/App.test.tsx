@@ -232,6 +232,29 @@ describe('App against a real server', () => {
     await until((s) => s.includes('busy 39') && !s.includes('rows back'), 'back at the newest');
   });
 
+  it('marks one room as shown when two long room names look the same once cut', async () => {
+    const prefix = 'r'.repeat(40);
+    // Joined after the start: a welcome this long is wrapped, so start() could not wait for it.
+    const { connection, until } = await start({ rooms: [] });
+    connection.join(`${prefix}-one`);
+    connection.join(`${prefix}-two`);
+    const s = await until((s) => s.split('\n').filter((row) => row.includes('#rrr')).length >= 2, 'both rooms in the rooms pane');
+    expect(s.split('\n').filter((row) => row.includes('›'))).toHaveLength(1);
+  });
+
+  it('PgUp stops at the oldest line, so one PgDn after paging past the top comes back at once', async () => {
+    const { t, press, until } = await start();
+    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    for (let i = 0; i < 30; i++) bob.session.send('lobby', `busy ${i}`);
+    await until((s) => s.includes('busy 29') && s.includes('(PgUp for more)'), 'the newest message');
+    for (let i = 0; i < 5; i++) press(KEY.pageUp);
+    const top = await until((s) => s.includes('Welcome to #lobby'), 'the top of the room');
+    // Less than a page (17 rows) back, though five pages were asked for: one PgDn is enough.
+    expect(Number(/↑ (\d+) rows back/.exec(top)?.[1])).toBeLessThan(17);
+    press(KEY.pageDown);
+    await until((s) => s.includes('busy 29') && !s.includes('rows back'), 'back at the newest after one PgDn');
+  });
+
   it('shows a join the server refuses as a red error line, and typing goes on in the room shown', async () => {
     const { t, submit, until, ui } = await start();
     const bob = await t.joined({ userId: 'bob' }, 'lobby');

@@ -13,6 +13,10 @@ const forbidden: Record<string, RegExp[]> = {
   'src/tui': [/^\.\.\/(server|domain)\//, /gen\//],
 };
 
+/** Only the entry points start telemetry, and only src/telemetry touches the SDK. */
+const entryPoints = ['src/server/main.ts', 'src/tui/main.tsx'];
+const sdk = /^@opentelemetry\/(?!api$)/;
+
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -43,6 +47,19 @@ describe("DESIGN.md's layers", () => {
       expect(breaches).toEqual([]);
     });
   }
+
+  it('only the entry points import src/telemetry, and only src/telemetry imports the OpenTelemetry SDK (everything else: @opentelemetry/api)', () => {
+    const breaches = ['src', 'gen'].flatMap((dir) => sources(join(root, dir))).flatMap((file) => {
+      const name = relative(root, file);
+      return importsOf(file).flatMap((spec) => {
+        if (spec.startsWith('.') && spec.includes('/telemetry/') && !name.startsWith('src/telemetry/') && !entryPoints.includes(name)) return [`${name} imports ${spec}`];
+        if (sdk.test(spec) && !name.startsWith('src/telemetry/')) return [`${name} imports ${spec}`];
+        return [];
+      });
+    });
+    expect(breaches).toEqual([]);
+    expect(importsOf(join(root, 'src/telemetry/startSdk.ts'))).toContain('@opentelemetry/sdk-node');
+  });
 
   it('finds the imports it checks (the scan itself works)', () => {
     const imports = importsOf(join(root, 'src/domain/Hub.ts'));

@@ -4,7 +4,9 @@ import { backoffDelay, defaultBackoff } from '../../src/client/backoff.js';
 import { parseTuiArgs, UsageError, userIdFrom } from '../../src/tui/args.js';
 import { parseCommand } from '../../src/tui/commands.js';
 import { sanitize, sanitizeName } from '../../src/tui/sanitize.js';
-import { cellWidth, fitWidth, wrapText } from '../../src/tui/wrapText.js';
+import { cellWidth, fitEnd, fitWidth, wrapText } from '../../src/tui/wrapText.js';
+import { clock } from '../../src/tui/clock.js';
+import { stripControls } from '../../src/tui/stripControls.js';
 
 const ESC = '\x1b';
 const FAMILY = '👨‍👩‍👧'; // three emoji joined by ZWJ (U+200D)
@@ -160,7 +162,7 @@ describe('parseCommand', () => {
 
 describe('parseTuiArgs', () => {
   it('defaults to localhost:50051, no rooms, 50 messages of history, Ink mode', () => {
-    expect(parseTuiArgs([], {})).toEqual({ server: 'localhost:50051', name: undefined, user: undefined, rooms: [], history: 50, plain: false });
+    expect(parseTuiArgs([], {})).toEqual({ server: 'localhost:50051', name: undefined, user: undefined, rooms: [], history: 50, plain: false, otel: false });
   });
 
   it('takes the server from CHAT_GRPC_HOST and CHAT_GRPC_PORT, and --server over both', () => {
@@ -171,13 +173,14 @@ describe('parseTuiArgs', () => {
   });
 
   it('reads every option, --room repeatable', () => {
-    expect(parseTuiArgs(['--name', 'Zoë', '--user', 'zoe', '--room', 'a', '--room', 'b', '--history', '0', '--plain'], {})).toEqual({
+    expect(parseTuiArgs(['--name', 'Zoë', '--user', 'zoe', '--room', 'a', '--room', 'b', '--history', '0', '--plain', '--otel'], {})).toEqual({
       server: 'localhost:50051',
       name: 'Zoë',
       user: 'zoe',
       rooms: ['a', 'b'],
       history: 0,
       plain: true,
+      otel: true,
     });
   });
 
@@ -260,5 +263,28 @@ describe('backoffDelay', () => {
   it('uses the options given', () => {
     const quick = { initialMs: 50, multiplier: 2, maxMs: 400, jitter: 0 };
     expect([1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, quick))).toEqual([50, 100, 200, 400, 400]);
+  });
+});
+
+describe('review fixes: small helpers', () => {
+  it('sanitize drops the Hangul fillers, which draw nothing', () => {
+    expect(sanitize('a\u3164b\u115fc\u1160d\uffa0e')).toBe('abcde');
+    expect(sanitizeName('\u3164\u3164')).toBe('');
+  });
+
+  it('clock formats HH:MM, or HH:MM:SS, in local time', () => {
+    const at = new Date(2024, 0, 1, 7, 5, 9).getTime();
+    expect(clock(at)).toBe('07:05');
+    expect(clock(at, true)).toBe('07:05:09');
+  });
+
+  it('stripControls removes C0, DEL and C1 controls from typed text', () => {
+    expect(stripControls('a\u001b[Ab\u007fc\u009bd\te')).toBe('a[Abcde');
+  });
+
+  it('fitEnd keeps the end of the text, counting wide characters as two', () => {
+    expect(fitEnd('hello', 5)).toBe('hello');
+    expect(fitEnd('hello world', 6)).toBe('…world');
+    expect(fitEnd('日本語テキスト', 7)).toBe('…キスト');
   });
 });

@@ -3,12 +3,13 @@ import { useEffect, useRef, useState } from 'react';
 import type { ChatConnection } from '../../client/ChatConnection.js';
 import { parseCommand, runCommand } from '../commands.js';
 import { sanitizeName } from '../sanitize.js';
+import { stripControls } from '../stripControls.js';
 import { useChat } from '../useChat.js';
 import { useTerminalSize } from '../useTerminalSize.js';
 import { Header } from './Header.js';
 import { InputLine } from './InputLine.js';
 import { MembersPane } from './MembersPane.js';
-import { MessagesPane } from './MessagesPane.js';
+import { maxScrollOf, MessagesPane } from './MessagesPane.js';
 import { RoomsPane } from './RoomsPane.js';
 
 export interface AppProps {
@@ -36,6 +37,8 @@ export function App({ connection, onQuit }: AppProps) {
   // The reconnect countdown ticks while it runs.
   useEffect(() => {
     if (model.connection.kind !== 'reconnecting') return;
+    // The countdown starts from now, not from whenever `now` was last set.
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
   }, [model.connection.kind]);
@@ -81,7 +84,15 @@ export function App({ connection, onQuit }: AppProps) {
       setScroll(0);
       return refresh();
     }
-    if (key.pageUp) return setScroll((s) => s + Math.max(1, bodyHeight - 4));
+    if (key.pageUp) {
+      // No further back than the oldest line, so that PgDn comes back at once.
+      const pending = model.activeRoom ? [...model.activeRoom.pending.values()] : [];
+      const pane = { lines: model.shownLines, pending, width: messagesWidth, height: bodyHeight };
+      return setScroll((s) => {
+        const wanted = s + Math.max(1, bodyHeight - 4);
+        return Math.min(wanted, maxScrollOf({ ...pane, scroll: wanted }));
+      });
+    }
     if (key.pageDown) return setScroll((s) => Math.max(0, s - Math.max(1, bodyHeight - 4)));
     if (key.upArrow || key.downArrow) {
       const h = history.current;
@@ -93,7 +104,7 @@ export function App({ connection, onQuit }: AppProps) {
     if (key.ctrl || key.meta || input === '') return;
     // Typed or pasted text, possibly several lines in one chunk (a paste, or keys
     // sent faster than they are read): each line break submits what is before it.
-    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n/).map((part) => part.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
+    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n/).map(stripControls);
     for (const part of lines.slice(0, -1)) void submit(draftRef.current + part);
     setInput(draftRef.current + lines.at(-1)!);
   });
@@ -105,7 +116,7 @@ export function App({ connection, onQuit }: AppProps) {
       <Header address={connection.address} state={model.connection} name={sanitizeName(me.displayName || me.userId)} userId={me.userId} now={now} width={columns} />
       <Box height={bodyHeight}>
         {showRooms && (
-          <RoomsPane rooms={[...model.rooms.values()].map((r) => ({ name: sanitizeName(r.name), unread: r.unread }))} active={room && sanitizeName(room.name)} width={roomsWidth} height={bodyHeight} />
+          <RoomsPane rooms={[...model.rooms.values()].map((r) => ({ name: r.name, unread: r.unread }))} active={room?.name} width={roomsWidth} height={bodyHeight} />
         )}
         <MessagesPane room={room && sanitizeName(room.name)} lines={model.shownLines} pending={room ? [...room.pending.values()] : []} scroll={scroll} width={messagesWidth} height={bodyHeight} />
         {showMembers && <MembersPane members={room?.members ?? new Map()} me={me.userId} width={membersWidth} height={bodyHeight} />}

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { cellWidth } from '../wrapText.js';
+import { cellWidth, fitEnd } from '../wrapText.js';
 
 export interface InputLineProps {
   value: string;
@@ -12,12 +12,7 @@ export interface InputLineProps {
 export function InputLine({ value, room, width }: InputLineProps) {
   const prompt = room === undefined ? '> ' : `#${room} > `;
   const space = Math.max(4, width - cellWidth(prompt) - 1);
-  let shown = value;
-  if (cellWidth(value) > space) {
-    const chars = [...value];
-    while (chars.length > 0 && cellWidth(chars.join('')) > space - 1) chars.shift();
-    shown = `…${chars.join('')}`;
-  }
+  const shown = fitEnd(value, space);
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">

@@ -18,8 +18,7 @@ export interface MessagesPaneProps {
 /** The active room's messages and notices, newest at the bottom, wrapped to the pane. */
 export function MessagesPane({ room, lines, pending, scroll, width, height }: MessagesPaneProps) {
   const inner = Math.max(1, width - 2);
-  const body = Math.max(1, height - 3);
-  const { rows, more } = messageRows(pending.length > 0 ? [...lines, ...pending] : lines, inner, body, scroll);
+  const { rows, more } = paneRows({ lines, pending, scroll, width, height });
   const where = scroll > 0 ? ` ↑ ${scroll} rows back (PgDn)` : more ? ' (PgUp for more)' : '';
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="gray" flexGrow={1}>
@@ -32,6 +31,16 @@ export function MessagesPane({ room, lines, pending, scroll, width, height }: Me
       ))}
     </Box>
   );
+}
+
+/** The most rows the pane can scroll back with these props (for the App to clamp PgUp to). */
+export function maxScrollOf(props: Omit<MessagesPaneProps, 'room'>): number {
+  return paneRows(props).maxScroll;
+}
+
+/** The rows the pane shows: inside its border, below its title line. */
+function paneRows({ lines, pending, scroll, width, height }: Omit<MessagesPaneProps, 'room'>) {
+  return messageRows(pending.length > 0 ? [...lines, ...pending] : lines, Math.max(1, width - 2), Math.max(1, height - 3), scroll);
 }
 
 function MessageRow({ row }: { row: Row }) {

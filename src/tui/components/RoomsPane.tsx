@@ -1,8 +1,11 @@
 import { Box, Text } from 'ink';
+import { sanitizeName } from '../sanitize.js';
 import { fitWidth } from '../wrapText.js';
 
 export interface RoomsPaneProps {
+  /** Rooms by their real names (as the server has them); the pane makes them safe and short to show. */
   rooms: Array<{ name: string; unread: number }>;
+  /** The real name of the room shown. */
   active: string | undefined;
   width: number;
   height: number;
@@ -18,11 +21,12 @@ export function RoomsPane({ rooms, active, width, height }: RoomsPaneProps) {
       <Text bold wrap="truncate">Rooms</Text>
       {shown.map(({ name, unread }) => {
         const badge = unread > 0 ? ` ${unread > 999 ? '999+' : unread}` : '';
+        // Keyed and marked by the real name: two long names can share what is shown.
         const isActive = name === active;
         return (
           <Text key={name} wrap="truncate" bold={isActive} inverse={isActive}>
             {isActive ? '›' : ' '}
-            {fitWidth(`#${name}`, inner - 1 - badge.length)}
+            {fitWidth(`#${sanitizeName(name)}`, inner - 1 - badge.length)}
             <Text color="yellow">{badge}</Text>
           </Text>
         );

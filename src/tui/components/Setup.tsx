@@ -1,5 +1,6 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useRef, useState } from 'react';
+import { stripControls } from '../stripControls.js';
 
 export interface SetupProps {
   /** Called with what was typed (room defaults to general). */
@@ -32,7 +33,7 @@ export function Setup({ onDone }: SetupProps) {
     }
     if (key.backspace || key.delete) return set([...draft.current].slice(0, -1).join(''));
     if (key.ctrl || key.meta || input === '') return;
-    set(draft.current + input.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
+    set(draft.current + stripControls(input));
   });
 
   return (

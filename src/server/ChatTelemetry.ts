@@ -1,0 +1,259 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  metrics,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { Status } from 'nice-grpc';
+import type { Hub } from '../domain/Hub.js';
+import type { JoinResult, PublishResult } from '../domain/Room.js';
+import type { Session } from '../domain/Session.js';
+
+const SCOPE = 'chat-grpc';
+
+/** A sequenced event's bytes as the telemetry follows them to the wire. */
+interface Tracked {
+  /** When the event was sequenced (performance.now()). */
+  at: number;
+  /** Chat messages in these bytes (a batch holds several events). */
+  messages: number;
+  /** Publishes whose deliveries still get a span, with how many more each may have. */
+  traces: Traced[];
+}
+
+interface Traced {
+  context: Context;
+  room: string;
+  seq: number;
+  left: number;
+}
+
+/** Map carrier for W3C trace context in ChatPayload.trace_context. */
+const carrier = {
+  get: (c: Record<string, string>, key: string) => c[key],
+  keys: (c: Record<string, string>) => Object.keys(c),
+  set: (c: Record<string, string>, key: string, value: string) => {
+    c[key] = value;
+  },
+};
+
+/**
+ * Everything the server tells OpenTelemetry, through @opentelemetry/api only (the
+ * SDK, when configured, is started by the entry point). Spans: chat.join,
+ * chat.leave, chat.publish (parented on the sender's trace_context) and, for the
+ * first `deliverySpans` receivers of each message, chat.deliver from sequenced to
+ * written. Metrics: see README. When `enabled` is false every method is a
+ * pass-through, so telemetry off costs a branch.
+ */
+export class ChatTelemetry {
+  private readonly tracer = trace.getTracer(SCOPE);
+  private readonly tracked = new WeakMap<Uint8Array, Tracked>();
+  private readonly instruments;
+  /** Chat messages written so far (chat.messages.delivered). */
+  private delivered = 0;
+
+  constructor(
+    /** Whether to record anything. */
+    readonly enabled: boolean,
+    hub: Hub,
+    /** Receivers per message that get a chat.deliver span; bounds the cost of big rooms. */
+    private readonly deliverySpans = 8,
+  ) {
+    const meter = metrics.getMeter(SCOPE);
+    this.instruments = {
+      streams: meter.createUpDownCounter('chat.streams.open', { description: 'Channel streams open now', unit: '{stream}' }),
+      received: meter.createCounter('chat.messages.received', { description: 'Chat messages accepted and sequenced', unit: '{message}' }),
+      fanout: meter.createHistogram('chat.fanout.duration', { description: 'Time to sequence a message and queue it to every member', unit: 's' }),
+      latency: meter.createHistogram('chat.delivery.latency', { description: 'From sequenced to written to the wire, per write (its oldest event)', unit: 's' }),
+      cutoffs: meter.createCounter('chat.slow_consumer.cutoffs', { description: 'Streams ended because their queue passed its bound', unit: '{stream}' }),
+      resumes: meter.createCounter('chat.resumes', { description: 'Joins that resumed (after_seq/epoch), by whether everything missed was replayed', unit: '{join}' }),
+      errors: meter.createCounter('chat.errors', { description: 'TYPE_ERROR notices and stream-ending errors, by code', unit: '{error}' }),
+      rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of RPCs (for Channel: the whole stream)', unit: 'ms' }),
+    };
+    if (!enabled) return;
+    // Counted in a plain number on the hot path and read at each export.
+    meter
+      .createObservableCounter('chat.messages.delivered', { description: 'Chat messages written to receivers’ streams', unit: '{message}' })
+      .addCallback((result) => result.observe(this.delivered));
+    const gauge = (name: string, description: string, unit: string, read: () => number) =>
+      meter.createObservableGauge(name, { description, unit }).addCallback((result) => result.observe(read()));
+    gauge('chat.rooms', 'Rooms alive (empty ones in their grace period included)', '{room}', () => hub.roomCount);
+    gauge('chat.members', 'Members of all rooms', '{member}', () => hub.memberCount);
+    gauge('chat.queue.events', 'Events waiting in streams’ queues', '{event}', () => hub.queued().events);
+    gauge('chat.queue.bytes', 'Bytes waiting in streams’ queues', 'By', () => hub.queued().bytes);
+  }
+
+  /** Wraps the hub's encoder: each sequenced event's bytes are timed from here. */
+  encoded(frame: Uint8Array, isMessage: boolean): Uint8Array {
+    if (this.enabled) this.tracked.set(frame, { at: performance.now(), messages: isMessage ? 1 : 0, traces: [] });
+    return frame;
+  }
+
+  /** Wraps the batch encoder: a batch carries the timing and traces of what it holds. */
+  packed(batch: Uint8Array, frames: Uint8Array[]): Uint8Array {
+    if (!this.enabled) return batch;
+    let merged: Tracked | undefined;
+    for (const frame of frames) {
+      const t = this.tracked.get(frame);
+      if (t === undefined) continue;
+      merged ??= { at: t.at, messages: 0, traces: [] };
+      merged.at = Math.min(merged.at, t.at);
+      merged.messages += t.messages;
+      merged.traces.push(...t.traces);
+    }
+    if (merged) this.tracked.set(batch, merged);
+    return batch;
+  }
+
+  streamOpened(): void {
+    if (this.enabled) this.instruments.streams.add(1);
+  }
+
+  /** A stream ended: its duration, its gRPC status and, when it ended in error, the code counted in chat.errors. */
+  streamClosed(durationMs: number, status: Status, errorCode?: string): void {
+    if (!this.enabled) return;
+    this.instruments.streams.add(-1);
+    this.instruments.rpc.record(durationMs, rpcAttributes('Channel', status));
+    if (errorCode === 'SLOW_CONSUMER') this.instruments.cutoffs.add(1);
+    if (errorCode !== undefined) this.error(errorCode);
+  }
+
+  /** A unary RPC's duration. */
+  unary(method: string, durationMs: number, status: Status): void {
+    if (this.enabled) this.instruments.rpc.record(durationMs, rpcAttributes(method, status));
+  }
+
+  error(code: string): void {
+    if (this.enabled) this.instruments.errors.add(1, { 'chat.error.code': code });
+  }
+
+  /**
+   * The context a stream's handler starts in (its RPC span). Requests are
+   * applied in it explicitly: the server's context manager follows synchronous
+   * calls only, not the awaits of the request loop.
+   */
+  streamContext(): Context | undefined {
+    return this.enabled ? context.active() : undefined;
+  }
+
+  /** Runs `fn` in the stream's context. */
+  within<T>(stream: Context | undefined, fn: () => T): T {
+    return stream === undefined ? fn() : context.with(stream, fn);
+  }
+
+  /** Runs a join inside a chat.join span. */
+  join(room: string, run: () => JoinResult): JoinResult {
+    if (!this.enabled) return run();
+    return this.span('chat.join', { 'chat.room': room }, (span) => {
+      const result = run();
+      span.setAttributes({ 'chat.resume': result.resumed, 'chat.recovered': result.recovered, 'chat.members': result.members });
+      if (result.resumed) this.instruments.resumes.add(1, { 'chat.recovered': result.recovered });
+      return result;
+    });
+  }
+
+  /** Runs a leave inside a chat.leave span. */
+  leave(room: string, run: () => void): void {
+    if (!this.enabled) return run();
+    this.span('chat.leave', { 'chat.room': room }, run);
+  }
+
+  /**
+   * Runs a publish inside a chat.publish span, a child of the sender's trace
+   * context (when it sent one) and linked to the stream's span. `run` gets the
+   * trace context the message should carry to its receivers: this span's, so
+   * their traces hang off the server's part.
+   */
+  publish(room: string, senderContext: Record<string, string>, payloadBytes: number, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
+    if (!this.enabled) return run(senderContext);
+    const stream = trace.getSpanContext(context.active());
+    const parent = Object.keys(senderContext).length > 0 ? propagation.extract(context.active(), senderContext, carrier) : context.active();
+    const links: Link[] = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: { 'chat.link': 'stream' } }] : [];
+    const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links, attributes: { 'chat.room': room, 'chat.payload.size': payloadBytes } }, parent);
+    const own = trace.setSpan(parent, span);
+    const started = performance.now();
+    try {
+      // Receivers continue the trace from here when it is sampled; otherwise the
+      // message carries what the sender sent (often nothing): no bytes for a trace nobody keeps.
+      let forward = senderContext;
+      if (span.isRecording()) {
+        forward = {};
+        propagation.inject(own, forward, carrier);
+      }
+      const result = run(forward);
+      this.instruments.fanout.record((performance.now() - started) / 1000);
+      this.instruments.received.add(1);
+      // A publish the sampler dropped has no deliveries to trace either.
+      const traced = span.isRecording() ? Math.min(this.deliverySpans, result.fanout) : 0;
+      span.setAttributes({ 'chat.seq': result.seq, 'chat.fanout.size': result.fanout, 'chat.deliveries.traced': traced });
+      const tracked = this.tracked.get(result.frame);
+      if (tracked && traced > 0) tracked.traces.push({ context: own, room, seq: result.seq, left: traced });
+      return result;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Frames are about to be written to a session's stream: delivery metrics, and chat.deliver spans while allowed. */
+  written(session: Session, frames: Uint8Array[]): void {
+    if (!this.enabled) return;
+    const now = performance.now();
+    let oldest = Infinity;
+    let messages = 0;
+    for (const frame of frames) {
+      const t = this.tracked.get(frame);
+      if (t === undefined) continue;
+      oldest = Math.min(oldest, t.at);
+      messages += t.messages;
+      for (const traced of t.traces) {
+        if (traced.left <= 0) continue;
+        traced.left -= 1;
+        this.tracer
+          .startSpan(
+            'chat.deliver',
+            {
+              kind: SpanKind.INTERNAL,
+              startTime: performance.timeOrigin + t.at,
+              attributes: { 'chat.room': traced.room, 'chat.seq': traced.seq, 'chat.receiver.user_id': session.userId, 'chat.receiver.stream': session.id },
+            },
+            traced.context,
+          )
+          .end(performance.timeOrigin + now);
+      }
+    }
+    this.delivered += messages;
+    if (oldest !== Infinity) this.instruments.latency.record((now - oldest) / 1000);
+  }
+
+  private span<T>(name: string, attributes: Attributes, run: (span: Span) => T): T {
+    return this.tracer.startActiveSpan(name, { attributes }, (span) => {
+      try {
+        return run(span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
+
+function rpcAttributes(method: string, status: Status): Attributes {
+  return { 'rpc.system': 'grpc', 'rpc.service': 'chat.v1.ChatService', 'rpc.method': method, 'rpc.grpc.status_code': status };
+}
+
+/** trace_id and span_id of the active span, for log lines (pino's mixin). */
+export function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}

@@ -1,0 +1,65 @@
+/** What the entry point keeps: the way to flush and stop telemetry during drain. */
+export interface Telemetry {
+  /** Exports what is still buffered, then stops; resolves when done (or timed out by the SDK). */
+  shutdown(): Promise<void>;
+}
+
+/** How telemetry is started. */
+export interface TelemetryOptions {
+  /**
+   * Follow the active context across promises and callbacks (AsyncLocalStorage).
+   * The server turns it off: it passes contexts explicitly and its hot path is
+   * made of promises, which async hooks would slow down.
+   */
+  asyncContext: boolean;
+}
+
+/**
+ * Whether the standard OTEL_* variables ask for telemetry: an OTLP endpoint (any
+ * signal), or an exporter named in OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER,
+ * and OTEL_SDK_DISABLED not true.
+ */
+export function telemetryConfigured(env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  const endpoint = ENDPOINTS.some((k) => env[k]?.trim());
+  const exporters = [env.OTEL_TRACES_EXPORTER, env.OTEL_METRICS_EXPORTER].some((v) => v?.split(',').some((e) => !['', 'none'].includes(e.trim())));
+  return endpoint || exporters;
+}
+
+/** An OTEL_* variable the SDK would choke on; the message names it and its value. */
+export class TelemetryConfigError extends Error {
+  override name = 'TelemetryConfigError';
+}
+
+const ENDPOINTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'];
+
+/** Throws for an endpoint that is not an http(s) URL: the exporters would otherwise crash the process on their first export. */
+function checkEndpoints(env: NodeJS.ProcessEnv): void {
+  for (const key of ENDPOINTS) {
+    const value = env[key]?.trim();
+    if (!value) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || !['http:', 'https:'].includes(url.protocol)) {
+      throw new TelemetryConfigError(`${key}="${value}" is not an http:// or https:// URL (for example http://localhost:4318)`);
+    }
+  }
+}
+
+/**
+ * Starts the OpenTelemetry SDK when the environment asks for it, before the
+ * caller loads anything else. Without configuration nothing of the SDK is even
+ * loaded (a dynamic import), so telemetry off costs nothing. The SDK reads the
+ * standard variables itself: endpoints and protocol (per signal too), service
+ * name, resource attributes, export interval, console exporters.
+ */
+export async function startTelemetry(env: NodeJS.ProcessEnv, serviceName: string, options: TelemetryOptions = { asyncContext: true }): Promise<Telemetry | undefined> {
+  if (!telemetryConfigured(env)) return undefined;
+  checkEndpoints(env);
+  const { startSdk } = await import('./startSdk.js');
+  return startSdk(env, serviceName, options);
+}

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LineClient } from '../helpers/LineClient.js';
+import { OtlpReceiver, type ReceivedSpan } from '../helpers/OtlpReceiver.js';
+import { ServerProcess } from '../helpers/serverProcess.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/**
+ * The whole path, with real processes: a server and three chat-tui clients (line
+ * mode), all exporting over OTLP/HTTP to a real receiver. The server and alice
+ * send protobuf (the SDK's default), bob and carol JSON: both encodings arrive.
+ * alice sends three messages and one bad join; then everyone leaves and the
+ * server drains, flushing its last spans and metrics.
+ */
+describe('telemetry: one trace from a sender through the server to two receivers, and metrics that match the traffic', () => {
+  let receiver: OtlpReceiver;
+  let server: ServerProcess;
+  const clients: LineClient[] = [];
+  const messages = ['hello, traced world', 'second', 'third: ünïcödé'];
+  const quick = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRIC_EXPORT_INTERVAL: '300' };
+
+  beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
+    server = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, CHAT_DRAIN_GRACE_MS: '500', ...quick });
+    const address = `127.0.0.1:${await server.port()}`;
+    const client = (name: string, protocol: string) => {
+      const c = LineClient.spawn(['--plain', '--name', name, '--room', 'lobby', '--server', address], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_SERVICE_NAME: `chat-tui-${name}`,
+        ...quick,
+      });
+      clients.push(c);
+      return c;
+    };
+    const bob = client('bob', 'http/json');
+    const carol = client('carol', 'http/json');
+    await bob.waitForLine('Welcome to #lobby, bob!');
+    await carol.waitForLine('Welcome to #lobby, carol!');
+    const alice = client('alice', 'http/protobuf');
+    await bob.waitForLine('alice joined');
+    await carol.waitForLine('alice joined');
+    for (const text of messages) alice.say(text);
+    alice.say('/join b@d');
+    for (const c of [bob, carol]) await c.waitForLine(`<alice> ${messages.at(-1)}`);
+    await alice.waitForLine('INVALID_ROOM');
+    // While all three are in: the gauges see them.
+    await waitFor(() => receiver.latest('chat.members')?.value === 3 && receiver.latest('chat.streams.open')?.value === 3, { timeoutMs: 10_000, what: 'gauges with three members' });
+    bob.say('/leave lobby');
+    await carol.waitForLine('bob left');
+
+    for (const c of clients) c.end();
+    for (const c of clients) expect((await c.waitExit(15_000)).code).toBe(0);
+    server.child.kill('SIGTERM');
+    expect((await server.waitExit()).code).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.kill()));
+    await server?.kill();
+    await receiver?.close();
+  });
+
+  const byId = (id: string) => receiver.spans.find((s) => s.spanId === id);
+  const children = (parent: ReceivedSpan, name: string) => receiver.spans.filter((s) => s.name === name && s.parentSpanId === parent.spanId);
+
+  it('each send is one trace: chat.send (alice) → chat.publish (server) → chat.deliver ×3 (server) and chat.receive (bob, carol)', async () => {
+    const sends = await receiver.waitForSpans((s) => s.name === 'chat.send' && s.service === 'chat-tui-alice', 3);
+    expect(sends).toHaveLength(3);
+    for (const [i, send] of sends.entries()) {
+      const [publish] = await receiver.waitForSpans((s) => s.name === 'chat.publish' && s.parentSpanId === send.spanId, 1);
+      expect(publish!.traceId).toBe(send.traceId);
+      expect(publish!.service).toBe('chat-grpc');
+      expect(publish!.attributes).toMatchObject({
+        'chat.room': 'lobby',
+        'chat.seq': send.attributes['chat.seq'],
+        'chat.fanout.size': 3,
+        'chat.payload.size': Buffer.byteLength(messages[i]!),
+        'chat.deliveries.traced': 3,
+      });
+
+      const delivers = children(publish!, 'chat.deliver');
+      expect(delivers.map((d) => d.attributes['chat.receiver.user_id']).sort()).toEqual(['alice', 'bob', 'carol']);
+      for (const d of delivers) {
+        expect(d.traceId).toBe(send.traceId);
+        expect(d.startNs).toBeLessThanOrEqual(d.endNs);
+      }
+      const receives = children(publish!, 'chat.receive');
+      expect(receives.map((r) => r.service).sort()).toEqual(['chat-tui-bob', 'chat-tui-carol']);
+      for (const r of receives) expect(r.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.sender.user_id': 'alice', 'chat.seq': send.attributes['chat.seq'] });
+
+      // The publish links to alice's stream: the server's Channel span, itself a child of alice's client call span.
+      const stream = byId(publish!.links[0]!.spanId)!;
+      expect(stream).toMatchObject({ name: 'chat.v1.ChatService/Channel', service: 'chat-grpc', kind: 2 });
+      expect(byId(stream.parentSpanId)).toMatchObject({ name: 'chat.v1.ChatService/Channel', service: 'chat-tui-alice', kind: 3 });
+    }
+  });
+
+  it('joins and leaves are spans inside their stream’s span, with the room and what the join did', async () => {
+    const joins = await receiver.waitForSpans((s) => s.name === 'chat.join' && s.service === 'chat-grpc', 4);
+    for (const join of joins) {
+      const stream = byId(join.parentSpanId);
+      expect(stream?.name).toBe('chat.v1.ChatService/Channel');
+      expect(join.traceId).toBe(stream?.traceId);
+    }
+    const lobby = joins.filter((j) => j.attributes['chat.room'] === 'lobby');
+    expect(lobby.map((j) => j.attributes['chat.members']).sort()).toEqual([1, 2, 3]);
+    expect(lobby.every((j) => j.attributes['chat.resume'] === false)).toBe(true);
+    // The refused join is a span too, marked as an error.
+    expect(joins.find((j) => j.attributes['chat.room'] === 'b@d')?.status).toBe(2);
+
+    const [leave] = await receiver.waitForSpans((s) => s.name === 'chat.leave', 1);
+    expect(leave!.attributes).toEqual({ 'chat.room': 'lobby' });
+    expect(byId(leave!.parentSpanId)).toMatchObject({ name: 'chat.v1.ChatService/Channel', service: 'chat-grpc' });
+  });
+
+  it('both OTLP encodings arrived: protobuf (server, alice) and JSON (bob, carol)', () => {
+    expect(receiver.encodings).toContain('/v1/traces application/x-protobuf');
+    expect(receiver.encodings).toContain('/v1/traces application/json');
+    expect(receiver.encodings).toContain('/v1/metrics application/x-protobuf');
+    expect(new Set(receiver.spans.map((s) => s.service))).toEqual(new Set(['chat-grpc', 'chat-tui-alice', 'chat-tui-bob', 'chat-tui-carol']));
+  });
+
+  it('the server’s metrics match the traffic: 3 received, 9 delivered, one INVALID_ROOM, 3 streams that ended OK', () => {
+    const server = (metric: string, attributes = {}) => receiver.points.findLast((p) => p.service === 'chat-grpc' && p.metric === metric && Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
+    expect(server('chat.messages.received')?.value).toBe(3);
+    expect(server('chat.messages.delivered')?.value).toBe(9);
+    expect(server('chat.errors', { 'chat.error.code': 'INVALID_ROOM' })?.value).toBe(1);
+    expect(server('chat.streams.open')?.value).toBe(0);
+    expect(server('chat.fanout.duration')).toMatchObject({ type: 'histogram', count: 3, unit: 's' });
+    expect(server('chat.delivery.latency')?.count).toBeGreaterThanOrEqual(3);
+    expect(server('rpc.server.duration', { 'rpc.method': 'Channel', 'rpc.grpc.status_code': 0 })).toMatchObject({ count: 3, unit: 'ms' });
+    expect(server('chat.rooms')?.type).toBe('gauge');
+    expect(server('chat.queue.events')?.type).toBe('gauge');
+    expect(server('chat.queue.bytes')?.unit).toBe('By');
+  });
+
+  it('the server’s log lines carry the trace_id and span_id of the stream they are about', () => {
+    const streams = receiver.spans.filter((s) => s.name === 'chat.v1.ChatService/Channel' && s.service === 'chat-grpc');
+    const starts = server.logs().filter((l) => l.event === 'stream_start');
+    expect(starts).toHaveLength(3);
+    for (const line of starts) {
+      expect(streams).toContainEqual(expect.objectContaining({ traceId: line.trace_id, spanId: line.span_id }));
+    }
+  });
+});

@@ -1,0 +1,143 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TestServer } from '../helpers/testServer.js';
+import type { EventLog } from '../helpers/EventLog.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/**
+ * The server's and client library's telemetry against in-memory exporters (as
+ * nice-grpc-opentelemetry's own tests do): a server in this process with
+ * telemetry on, clients of the library, spans and metrics read back directly.
+ */
+const spans = new InMemorySpanExporter();
+const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 60_000 });
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+const meterProvider = new MeterProvider({ readers: [reader] });
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+});
+afterAll(async () => {
+  await tracerProvider.shutdown();
+  await meterProvider.shutdown();
+  // Leave the process as it was for the next test file in this worker.
+  trace.disable();
+  metrics.disable();
+  propagation.disable();
+  context.disable();
+});
+
+let t: TestServer;
+afterEach(async () => {
+  await t.stop();
+  spans.reset();
+});
+
+const named = (name: string) => spans.getFinishedSpans().filter((s) => s.name === name);
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+/** The value of a metric's data point with these attributes, from a fresh collection. */
+async function metric(name: string, attributes: Record<string, unknown> = {}): Promise<number | undefined> {
+  await reader.forceFlush();
+  const last = metricExporter.getMetrics().at(-1) as ResourceMetrics | undefined;
+  for (const scope of last?.scopeMetrics ?? []) {
+    for (const m of scope.metrics) {
+      if (m.descriptor.name !== name) continue;
+      const point = m.dataPoints.find((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
+      if (point === undefined) return undefined;
+      const value = point.value as number | { count: number };
+      return typeof value === 'number' ? value : value.count;
+    }
+  }
+  return undefined;
+}
+
+async function room(names: string[], roomName = 'lobby'): Promise<EventLog[]> {
+  const logs: EventLog[] = [];
+  for (const userId of names) logs.push(await t.joined({ userId }, roomName));
+  return logs;
+}
+
+describe('telemetry (in-memory exporters)', () => {
+  it('chat.deliver spans are bounded per message: 2 of 4 receivers with CHAT_TRACE_DELIVERIES=2', async () => {
+    t = await TestServer.start({ telemetry: true, traceDeliveries: 2 });
+    const [alice, ...others] = await room(['alice', 'bob', 'carol', 'dave']);
+    const id = alice!.session.send('lobby', 'hi');
+    for (const log of others) await log.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
+    await alice!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the own copy');
+
+    const [publish] = named('chat.publish');
+    expect(publish!.attributes).toMatchObject({ 'chat.fanout.size': 4, 'chat.deliveries.traced': 2, 'chat.room': 'lobby' });
+    await waitFor(() => named('chat.deliver').length >= 2, { what: 'two delivery spans' });
+    expect(named('chat.deliver').filter((d) => parentOf(d) === publish!.spanContext().spanId)).toHaveLength(2);
+
+    // The client library: chat.send parents the publish and ends with the own copy; every other member's chat.receive is its child.
+    const [send] = named('chat.send');
+    expect(parentOf(publish!)).toBe(send!.spanContext().spanId);
+    expect(send!.attributes['chat.seq']).toBe(publish!.attributes['chat.seq']);
+    await waitFor(() => named('chat.receive').length === 3, { what: 'three receive spans' });
+    for (const r of named('chat.receive')) expect(parentOf(r)).toBe(publish!.spanContext().spanId);
+  });
+
+  it('with CHAT_TRACE_DELIVERIES=0 there are no delivery spans, and the rest is unchanged', async () => {
+    t = await TestServer.start({ telemetry: true, traceDeliveries: 0 });
+    const [alice, bob] = await room(['alice', 'bob']);
+    const id = alice!.session.send('lobby', 'hi');
+    await bob!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
+    expect(named('chat.publish')[0]!.attributes['chat.deliveries.traced']).toBe(0);
+    expect(named('chat.deliver')).toEqual([]);
+  });
+
+  it('a resume is a chat.join with chat.resume and chat.recovered, counted in chat.resumes by recovered', async () => {
+    t = await TestServer.start({ telemetry: true, limits: { historyEvents: 3 } });
+    const [alice] = await room(['alice']);
+    const before = (await metric('chat.resumes', { 'chat.recovered': true })) ?? 0;
+    const ack = alice!.events.find((e) => e.type === 'joined')!;
+    const { epoch } = ack.type === 'joined' ? ack.ack : { epoch: '' };
+
+    const recovering = t.open({ userId: 'alice' });
+    recovering.session.join('lobby', { afterSeq: 1, epoch });
+    await recovering.joined('lobby');
+    for (let i = 0; i < 5; i++) alice!.session.send('lobby', `m${i}`);
+    await recovering.waitFor((e) => e.type === 'message' && e.message.content === 'm4', 'the last message');
+    const lost = t.open({ userId: 'alice' });
+    lost.session.join('lobby', { afterSeq: 1, epoch });
+    await lost.joined('lobby');
+
+    const resumes = named('chat.join').filter((j) => j.attributes['chat.resume'] === true);
+    expect(resumes.map((j) => j.attributes['chat.recovered'])).toEqual([true, false]);
+    expect(await metric('chat.resumes', { 'chat.recovered': true })).toBe(before + 1);
+    expect(await metric('chat.resumes', { 'chat.recovered': false })).toBe(1);
+  });
+
+  it('errors are counted by code, TYPE_ERROR notices and stream-ending statuses alike', async () => {
+    t = await TestServer.start({ telemetry: true });
+    const [alice] = await room(['alice']);
+    alice!.session.join('bad room');
+    await alice!.waitFor((e) => e.type === 'error' && e.notice.code === 'INVALID_ROOM', 'INVALID_ROOM');
+    alice!.session.envelope({ message: { $case: 'chat', value: { userId: 'mallory', room: 'lobby', content: 'x' } } });
+    await alice!.waitEnd();
+    expect(await metric('chat.errors', { 'chat.error.code': 'INVALID_ROOM' })).toBe(1);
+    expect(await metric('chat.errors', { 'chat.error.code': 'PERMISSION_DENIED' })).toBe(1);
+    await waitFor(async () => (await metric('chat.streams.open')) === 0, { what: 'no stream open' });
+  });
+
+  it('with telemetry off the server records nothing and passes the sender’s trace context through', async () => {
+    t = await TestServer.start({ telemetry: false });
+    const [alice, bob] = await room(['alice', 'bob']);
+    const id = alice!.session.send('lobby', 'hi');
+    const got = await bob!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
+    // The client's own spans exist (this process has a provider), but the server made none.
+    expect(spans.getFinishedSpans().filter((s) => s.name.startsWith('chat.') && !['chat.send', 'chat.receive'].includes(s.name))).toEqual([]);
+    // Off, the server passes the sender's trace context through untouched.
+    expect(got.type === 'message' && got.message.traceContext.traceparent).toContain(named('chat.send')[0]!.spanContext().traceId);
+  });
+});
