@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { ClientError, Status } from 'nice-grpc';
 import type { RoomInfo } from '../../gen/chat/v1/chat.js';
+import { sleep } from '../lib/sleep.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { type ChatEvent, seqOf } from './ChatEvent.js';
 import { ChatClient, type ChatClientOptions } from './ChatClient.js';
 import type { ChatSession, Identity } from './ChatSession.js';
 import type { ConnectionEvent, ConnectionState } from './ConnectionEvent.js';
+import { PendingSends } from './PendingSends.js';
+import { RoomTracker } from './RoomTracker.js';
+import { streamEnd } from './streamEnd.js';
 
 export interface ChatConnectionOptions {
   /** host:port of the server. */
@@ -21,40 +23,8 @@ export interface ChatConnectionOptions {
   maxContentBytes?: number;
 }
 
-/** A send written on the current stream, in case the server ends the stream because of it. */
-interface Written {
-  room: string;
-  clientMsgId: string;
-  bytes: number;
-}
-
-/** What the connection remembers of a room it was asked to be in. */
-interface RoomState {
-  /** Newest room seq passed on (events at or below it are duplicates). */
-  lastSeq: number;
-  /** The room life lastSeq belongs to ('' before the first JoinAck). */
-  epoch: string;
-  /** JoinAck seen on the current stream. */
-  acked: boolean;
-  /** After a rejoin: the ack's last_seq, until the replay up to it is through. */
-  replayUntil?: number;
-  /** The last rejoin found a new life of the room (its seq started over). */
-  restarted: boolean;
-  /** The last rejoin's JoinAck said its replay holds everything missed. */
-  recovered: boolean;
-  restored: number;
-  /** Sends not yet seen come back from the server, by client_msg_id. */
-  pending: Map<string, string>;
-}
-
-/** Codes a retry cannot fix: the server refused who we are or what we sent. */
-const FATAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.UNIMPLEMENTED]);
 /** TYPE_ERROR codes that mean a join was refused (the room is not joined). */
 const JOIN_REFUSED = new Set(['INVALID_ROOM', 'TOO_MANY_ROOMS', 'INVALID_DISPLAY_NAME', 'RATE_LIMITED']);
-/** The server's default CHAT_MAX_CONTENT_BYTES (src/domain/limits.ts; the client layer may not import it). */
-const MAX_CONTENT_BYTES = 4096;
-/** In the details of a RESOURCE_EXHAUSTED end that is a slow-consumer cut-off, not a refused envelope. */
-const SLOW_CONSUMER = 'SLOW_CONSUMER';
 
 /**
  * A chat session that survives the network: one Channel stream at a time, and
@@ -66,21 +36,22 @@ const SLOW_CONSUMER = 'SLOW_CONSUMER';
  * same client_msg_id when the server's copy never came).
  */
 export class ChatConnection {
-  private readonly rooms = new Map<string, RoomState>();
+  private readonly rooms = new Map<string, RoomTracker>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly backoff: BackoffOptions;
   private readonly stopped = new AbortController();
   private client?: ChatClient;
   private session?: ChatSession;
   private running?: Promise<void>;
+  /** Sends waiting for the server's copy, and those written on the current stream. */
+  private readonly pending: PendingSends;
   /** close() was called: send() refuses from then on. */
   private closing = false;
-  /** Sends written on the current stream and not yet answered, by client_msg_id. */
-  private written = new Map<string, Written>();
   private _state: ConnectionState = { kind: 'connecting' };
 
   constructor(private readonly options: ChatConnectionOptions) {
     this.backoff = { ...defaultBackoff, ...options.backoff };
+    this.pending = new PendingSends(options);
   }
 
   get state(): ConnectionState {
@@ -114,13 +85,14 @@ export class ChatConnection {
   /** Joins a room now, and again after every reconnect. */
   join(room: string): void {
     if (this.rooms.has(room)) return;
-    this.rooms.set(room, { lastSeq: 0, epoch: '', acked: false, restored: 0, restarted: false, recovered: true, pending: new Map() });
+    this.rooms.set(room, new RoomTracker(this.pending.addRoom(room)));
     this.session?.join(room, { history: this.options.history ?? 0 });
   }
 
   /** Leaves a room (for good: it is not rejoined). */
   leave(room: string): void {
     if (!this.rooms.delete(room)) return;
+    this.pending.dropRoom(room);
     this.session?.leave(room);
   }
 
@@ -130,18 +102,11 @@ export class ChatConnection {
    */
   send(room: string, content: string): string {
     if (this.closing || this._state.kind === 'closed') throw new Error('the connection is closed');
-    const state = this.rooms.get(room);
-    if (state === undefined) throw new Error(`not in #${room}: /join it first`);
-    const bytes = Buffer.byteLength(content);
-    const maxBytes = this.options.maxContentBytes ?? MAX_CONTENT_BYTES;
-    // The server would end the whole stream for it, and a resend after every reconnect would loop.
-    if (bytes > maxBytes) throw new Error(`message is ${bytes} bytes, more than ${maxBytes}`);
-    const pendingCount = [...this.rooms.values()].reduce((n, r) => n + r.pending.size, 0);
-    if (pendingCount >= (this.options.maxPending ?? 100)) throw new Error('too many messages are waiting to be sent; wait for the connection');
-    const clientMsgId = randomUUID();
-    state.pending.set(clientMsgId, content);
+    const tracker = this.rooms.get(room);
+    if (tracker === undefined) throw new Error(`not in #${room}: /join it first`);
+    const clientMsgId = this.pending.add(room, content);
     this.emit({ type: 'pending', room, clientMsgId, content });
-    if (state.acked && state.replayUntil === undefined) this.write(room, content, clientMsgId);
+    if (tracker.ready) this.write(room, content, clientMsgId);
     return clientMsgId;
   }
 
@@ -178,17 +143,12 @@ export class ChatConnection {
 
   /** Tells, per room, how many sends will never go out, and forgets them. */
   private reportUnsent(): void {
-    for (const [room, state] of this.rooms) {
-      if (state.pending.size === 0) continue;
-      const count = state.pending.size;
-      state.pending.clear();
-      this.emit({ type: 'unsent', room, count });
-    }
+    for (const [room, count] of this.pending.giveUp()) this.emit({ type: 'unsent', room, count });
   }
 
   /** Every room joined, and every send seen back from the server. */
   private settled(): boolean {
-    return [...this.rooms.values()].every((r) => r.acked && r.replayUntil === undefined && r.pending.size === 0);
+    return [...this.rooms.values()].every((r) => r.ready) && this.pending.size === 0;
   }
 
   private async run(): Promise<void> {
@@ -217,12 +177,8 @@ export class ChatConnection {
     const session = client.openSession(this.options.identity);
     this.client = client;
     this.session = session;
-    this.written = new Map();
-    for (const [room, state] of this.rooms) {
-      state.acked = false;
-      const resume = state.epoch !== '' ? { afterSeq: state.lastSeq, epoch: state.epoch } : { history: this.options.history ?? 0 };
-      session.join(room, resume);
-    }
+    this.pending.newStream();
+    for (const [room, tracker] of this.rooms) session.join(room, tracker.rejoin(this.options.history ?? 0));
     // Up means the TCP connection is ready (a stream with no rooms gets no events).
     client.waitForReady(new Date(Date.now() + 60_000)).then(
       () => {
@@ -239,9 +195,12 @@ export class ChatConnection {
       }
       return { fatal: false, text: 'the server ended the stream' };
     } catch (error) {
-      if (error instanceof ClientError && error.code === Status.RESOURCE_EXHAUSTED && !error.details.includes(SLOW_CONSUMER)) this.refuseLargest(`RESOURCE_EXHAUSTED: ${error.details}`);
-      if (error instanceof ClientError) return { fatal: FATAL.has(error.code), text: `${Status[error.code]}: ${error.details}` };
-      return { fatal: false, text: String(error) };
+      const end = streamEnd(error);
+      if (end.oversized) {
+        const refused = this.pending.refuseLargest(end.text);
+        if (refused !== undefined) this.emit(refused);
+      }
+      return end;
     } finally {
       this.session = undefined;
       this.client = undefined;
@@ -249,26 +208,9 @@ export class ChatConnection {
     }
   }
 
-  /**
-   * The server ended the stream for an envelope over its size limit (grpc-js
-   * max_receive_message_length), which does not say which one: the largest send
-   * written on this stream and not seen back is taken as refused, so that it is
-   * not resent after every reconnect.
-   */
-  private refuseLargest(status: string): void {
-    let culprit: Written | undefined;
-    for (const w of this.written.values()) {
-      if (this.rooms.get(w.room)?.pending.has(w.clientMsgId) !== true) continue;
-      if (culprit === undefined || w.bytes > culprit.bytes) culprit = w;
-    }
-    if (culprit === undefined) return;
-    this.rooms.get(culprit.room)!.pending.delete(culprit.clientMsgId);
-    this.emit({ type: 'refused', room: culprit.room, clientMsgId: culprit.clientMsgId, reason: `the server refused a message of ${culprit.bytes} bytes (${status})` });
-  }
-
   private write(room: string, content: string, clientMsgId: string): void {
     if (this.session === undefined) return;
-    this.written.set(clientMsgId, { room, clientMsgId, bytes: Buffer.byteLength(content) });
+    this.pending.wrote(room, clientMsgId, content);
     this.session.send(room, content, clientMsgId);
   }
 
@@ -283,61 +225,41 @@ export class ChatConnection {
     // Only a notice about no send (no client_msg_id) refuses the join: a RATE_LIMITED chat does not.
     if (event.type === 'error' && !room.acked && event.notice.clientMsgId === '' && JOIN_REFUSED.has(event.notice.code)) {
       this.rooms.delete(event.room);
+      this.pending.dropRoom(event.room);
       return this.emit(event);
     }
-    if (event.type === 'error' && event.notice.clientMsgId !== '') {
-      room.pending.delete(event.notice.clientMsgId);
-      this.written.delete(event.notice.clientMsgId);
-    }
+    if (event.type === 'error' && event.notice.clientMsgId !== '') this.pending.settle(event.room, event.notice.clientMsgId);
     if (event.type === 'notice' && event.notice.code === 'MISSED_EVENTS') {
       const missed = event.notice.missedCount;
       this.emit({ type: 'missed', room: event.room, missed, restarted: room.restarted });
-      // Everything up to the ack's last_seq was lost (a server that holds no events replays
-      // nothing), so no replayed event would end the replay: it is through now.
-      if (room.replayUntil !== undefined && missed > 0 && room.lastSeq + missed >= room.replayUntil) this.replayed(event.room, room);
+      if (room.missedRest(missed)) this.replayed(event.room, room);
       return;
     }
     const seq = seqOf(event);
     if (seq > 0) {
-      if (seq <= room.lastSeq) return; // already passed on, before a reconnect
-      if (room.replayUntil !== undefined && seq > room.replayUntil) this.replayed(event.room, room);
-      room.lastSeq = seq;
-      if (event.type === 'message') {
-        room.pending.delete(event.message.clientMsgId);
-        this.written.delete(event.message.clientMsgId);
-        if (room.replayUntil !== undefined) room.restored += 1;
-      }
+      if (room.seen(seq)) return; // already passed on, before a reconnect
+      if (room.passesReplay(seq)) this.replayed(event.room, room);
+      room.pass(seq, event.type === 'message');
+      if (event.type === 'message') this.pending.settle(event.room, event.message.clientMsgId);
     }
     this.emit(event);
-    if (room.replayUntil !== undefined && room.lastSeq >= room.replayUntil) this.replayed(event.room, room);
+    if (room.replayDone) this.replayed(event.room, room);
   }
 
-  private joined(name: string, room: RoomState, event: Extract<ChatEvent, { type: 'joined' }>): void {
-    const { ack } = event;
-    const rejoin = room.epoch !== '';
-    // A new life of the room starts its seq over: what it replays is all new.
-    room.restarted = rejoin && ack.epoch !== room.epoch;
-    room.recovered = ack.recovered;
-    if (room.restarted) room.lastSeq = 0;
-    if (!rejoin) room.lastSeq = ack.lastSeq;
-    room.epoch = ack.epoch;
-    room.acked = true;
+  private joined(name: string, room: RoomTracker, event: Extract<ChatEvent, { type: 'joined' }>): void {
+    const rejoin = room.ack(event.ack);
     this.emit(event);
-    if (rejoin) {
-      room.replayUntil = ack.lastSeq;
-      room.restored = 0;
-      if (room.lastSeq >= ack.lastSeq) this.replayed(name, room);
-    } else this.flushPending(name, room);
+    if (!rejoin) return this.flushPending(name, room);
+    if (room.startReplay(event.ack.lastSeq)) this.replayed(name, room);
   }
 
   /** The rejoin's replay is through: say what came back, then send what waited. */
-  private replayed(name: string, room: RoomState): void {
-    room.replayUntil = undefined;
-    this.emit({ type: 'resumed', room: name, restored: room.restored, complete: room.recovered });
+  private replayed(name: string, room: RoomTracker): void {
+    this.emit({ type: 'resumed', room: name, ...room.endReplay() });
     this.flushPending(name, room);
   }
 
-  private flushPending(name: string, room: RoomState): void {
+  private flushPending(name: string, room: RoomTracker): void {
     for (const [clientMsgId, content] of room.pending) this.write(name, content, clientMsgId);
   }
 
@@ -349,17 +271,4 @@ export class ChatConnection {
   private emit(event: ConnectionEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-/** Waits `ms`, or less if the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,0 +1,26 @@
+import { ClientError, Status } from 'nice-grpc';
+
+/** Codes a retry cannot fix: the server refused who we are or what we sent. */
+const FATAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.UNIMPLEMENTED]);
+/** In the details of a RESOURCE_EXHAUSTED end that is a slow-consumer cut-off, not a refused envelope. */
+const SLOW_CONSUMER = 'SLOW_CONSUMER';
+
+/** Why a Channel stream ended, as far as a ChatConnection acts on it. */
+export interface StreamEnd {
+  /** A retry cannot fix it: the connection closes for good. */
+  fatal: boolean;
+  /** What ended it, for the user (e.g. `UNAVAILABLE: …`). */
+  text: string;
+  /** The server refused an envelope over its size limit (which one, it does not say). */
+  oversized: boolean;
+}
+
+/** Reads the error a Channel stream ended with, so that what is retried is decided in one place. */
+export function streamEnd(error: unknown): StreamEnd {
+  if (!(error instanceof ClientError)) return { fatal: false, text: String(error), oversized: false };
+  return {
+    fatal: FATAL.has(error.code),
+    text: `${Status[error.code]}: ${error.details}`,
+    oversized: error.code === Status.RESOURCE_EXHAUSTED && !error.details.includes(SLOW_CONSUMER),
+  };
+}
