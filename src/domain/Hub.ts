@@ -50,6 +50,8 @@ export interface HubOptions {
   now?: () => number;
   /** Packs encoded events into one, for sessions that understand batches (enables coalescing). */
   encodeBatch?: EncodeBatch;
+  /** Told when a session is cut off as a slow consumer (its stream may end much later). */
+  onCutOff?: (session: Session) => void;
 }
 
 /**
@@ -67,12 +69,14 @@ export class Hub {
   private readonly encode: EncodeEvent;
   private readonly now: () => number;
   private readonly encodeBatch: EncodeBatch | undefined;
+  private readonly onCutOff: ((session: Session) => void) | undefined;
 
   constructor(options: HubOptions) {
     this.limits = options.limits;
     this.encode = options.encode;
     this.now = options.now ?? Date.now;
     this.encodeBatch = options.encodeBatch;
+    this.onCutOff = options.onCutOff;
   }
 
   /** Open sessions (streams). */
@@ -105,7 +109,10 @@ export class Hub {
 
   /** Starts a session for a new stream. */
   openSession(): Session {
-    const session = new Session(this.nextSessionId++, this.limits, this.encode, (s) => this.closeSession(s));
+    const session = new Session(this.nextSessionId++, this.limits, this.encode, (s) => {
+      this.onCutOff?.(s);
+      this.closeSession(s);
+    });
     this.sessions.add(session);
     return session;
   }

@@ -120,8 +120,15 @@ export class ChatTelemetry {
     if (!this.enabled) return;
     this.instruments.streams.add(-1);
     this.instruments.rpc.record(durationMs, rpcAttributes('Channel', status));
-    if (errorCode === 'SLOW_CONSUMER') this.instruments.cutoffs.add(1);
-    if (errorCode !== undefined) this.error(errorCode);
+    // A cut-off was counted when it happened (cutOff): its stream ends only when its client reads again.
+    if (errorCode !== undefined && errorCode !== 'SLOW_CONSUMER') this.error(errorCode);
+  }
+
+  /** A session was cut off as a slow consumer, now. */
+  cutOff(): void {
+    if (!this.enabled) return;
+    this.instruments.cutoffs.add(1);
+    this.error('SLOW_CONSUMER');
   }
 
   /** A unary RPC's duration. */

@@ -46,6 +46,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     limits: config.limits,
     encode: observed ? (event) => telemetry.encoded(encodeEvent(event), event.kind === 'message') : encodeEvent,
     encodeBatch: observed ? (frames) => telemetry.packed(encodeBatch(frames), frames) : encodeBatch,
+    onCutOff: observed ? () => telemetry.cutOff() : undefined,
   });
   const telemetry = new ChatTelemetry(observed, hub, config.traceDeliveries);
   const gate = { draining: false };

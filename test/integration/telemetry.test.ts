@@ -4,6 +4,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { RawCall } from '../helpers/slowConsumer.rawCall.js';
 import { TestServer } from '../helpers/testServer.js';
 import type { EventLog } from '../helpers/EventLog.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -128,6 +129,25 @@ describe('telemetry (in-memory exporters)', () => {
     expect(await metric('chat.errors', { 'chat.error.code': 'INVALID_ROOM' })).toBe(1);
     expect(await metric('chat.errors', { 'chat.error.code': 'PERMISSION_DENIED' })).toBe(1);
     await waitFor(async () => (await metric('chat.streams.open')) === 0, { what: 'no stream open' });
+  });
+
+  it('a slow consumer is counted when it is cut off, even while its client never reads again', async () => {
+    t = await TestServer.start({ telemetry: true, limits: { queueEvents: 32, queueBytes: 32 * 1024, historyEvents: 8, historyBytes: 8 * 1024 } });
+    const [alice] = await room(['alice']);
+    const sloth = new RawCall(t.address);
+    try {
+      sloth.send({ message: { $case: 'join', value: { userId: 'sloth', room: 'lobby' } } });
+      await alice!.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'sloth', 'sloth joining');
+      for (let i = 0; i < 200 && !alice!.events.some((e) => e.type === 'user_left' && e.notice.userId === 'sloth'); i++) {
+        alice!.session.send('lobby', 'x'.repeat(2000));
+        await alice!.waitFor((e) => e.type === 'message' && e.message.seq > 0 && e.message.content.length === 2000 && alice!.of('message', 'lobby').length > i, 'own copy');
+      }
+      await alice!.waitFor((e) => e.type === 'user_left' && e.notice.userId === 'sloth', 'sloth cut off');
+      expect(await metric('chat.slow_consumer.cutoffs')).toBe(1);
+      expect(await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })).toBe(1);
+    } finally {
+      sloth.close();
+    }
   });
 
   it('with telemetry off the server records nothing and passes the sender’s trace context through', async () => {
