@@ -39,16 +39,27 @@ async function server(options: Parameters<typeof TestServer.start>[0] = {}): Pro
   return t;
 }
 
+/** A TCP proxy in front of the server, so a test can cut a connection the way a network does. */
+async function proxyTo(t: TestServer): Promise<TcpProxy> {
+  const proxy = await TcpProxy.start(t.server.port);
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+/** alice in #lobby through a proxy, and bob (directly), once alice has seen him. */
+async function aliceBehindProxyWithBob(t: TestServer) {
+  const proxy = await proxyTo(t);
+  const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
+  alice.connection.join('lobby');
+  await alice.joined('lobby');
+  const bob = await t.joined({ userId: 'bob' }, 'lobby');
+  await waitFor(() => alice.events.some((e) => e.type === 'user_joined' && e.notice.userId === 'bob'), { what: 'alice to see bob' });
+  return { proxy, alice, bob };
+}
+
 describe('ChatConnection: reconnect and resume', () => {
   it('after the network drops it reconnects, replays what it missed exactly once and in order, and says how many came back', async () => {
-    const t = await server();
-    const proxy = await TcpProxy.start(t.server.port);
-    cleanups.push(() => proxy.close());
-    const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
-    alice.connection.join('lobby');
-    await alice.joined('lobby');
-    const bob = await t.joined({ userId: 'bob' }, 'lobby');
-    await waitFor(() => alice.events.some((e) => e.type === 'user_joined' && e.notice.userId === 'bob'), { what: 'alice to see bob' });
+    const { proxy, alice, bob } = await aliceBehindProxyWithBob(await server());
     bob.session.send('lobby', 'before');
     await waitFor(() => alice.messages('lobby').includes('before'), { what: 'the first message' });
 
@@ -102,13 +113,7 @@ describe('ChatConnection: reconnect and resume', () => {
   });
 
   it('sends made while disconnected go out once the room is back, each exactly once', async () => {
-    const t = await server();
-    const proxy = await TcpProxy.start(t.server.port);
-    cleanups.push(() => proxy.close());
-    const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
-    alice.connection.join('lobby');
-    await alice.joined('lobby');
-    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    const { proxy, alice, bob } = await aliceBehindProxyWithBob(await server());
 
     proxy.resetAll();
     await waitFor(() => alice.connection.state.kind === 'reconnecting', { what: 'reconnecting' });
@@ -176,8 +181,7 @@ describe('ChatConnection: reconnect and resume', () => {
 
   it('after a rejoin to a server that holds no events, the replay ends and sends made while away go out', async () => {
     const t = await server({ limits: { historyEvents: 0 } });
-    const proxy = await TcpProxy.start(t.server.port);
-    cleanups.push(() => proxy.close());
+    const proxy = await proxyTo(t);
     // Alice stays a member on a second stream, so her rejoin brings no presence event that would end the replay by itself.
     await t.joined({ userId: 'alice' }, 'lobby');
     const alice = connect({ address: proxy.address, identity: { userId: 'alice' } });
