@@ -123,7 +123,9 @@ export class Room {
           missedCount,
         });
       }
-      for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame);
+      // A fresh view of the same bytes: whoever follows each live fan-out by its
+      // frame (the server's telemetry) does not take a replay for a live delivery.
+      for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame.subarray());
     }
     if (announce) this.sequence(this.presence('user_joined', member), this.coalescePresence());
     return { resumed: resume, recovered, members: this.members.size };

@@ -7,6 +7,7 @@ import {
   propagation,
   type Span,
   SpanKind,
+  ROOT_CONTEXT,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
@@ -16,6 +17,11 @@ import type { JoinResult, PublishResult } from '../domain/Room.js';
 import type { Session } from '../domain/Session.js';
 
 const SCOPE = 'chat-grpc';
+
+/** Buckets (s) for what takes micro- to milliseconds: fan-out, delivery latency. */
+const FAST_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Buckets (s) for stream lifetimes: seconds to a day. */
+const STREAM_SECONDS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
 
 /** A sequenced event's bytes as the telemetry follows them to the wire. */
 interface Tracked {
@@ -69,24 +75,34 @@ export class ChatTelemetry {
     this.instruments = {
       streams: meter.createUpDownCounter('chat.streams.open', { description: 'Channel streams open now', unit: '{stream}' }),
       received: meter.createCounter('chat.messages.received', { description: 'Chat messages accepted and sequenced', unit: '{message}' }),
-      fanout: meter.createHistogram('chat.fanout.duration', { description: 'Time to sequence a message and queue it to every member', unit: 's' }),
-      latency: meter.createHistogram('chat.delivery.latency', { description: 'From sequenced to written to the wire, per write (its oldest event)', unit: 's' }),
+      fanout: meter.createHistogram('chat.fanout.duration', { description: 'Time to sequence a message and queue it to every member', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
+      latency: meter.createHistogram('chat.delivery.latency', { description: 'From sequenced to written to the wire, per write (its oldest event)', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
+      streamDuration: meter.createHistogram('chat.stream.duration', { description: 'How long Channel streams lived', unit: 's', advice: { explicitBucketBoundaries: STREAM_SECONDS } }),
       cutoffs: meter.createCounter('chat.slow_consumer.cutoffs', { description: 'Streams ended because their queue passed its bound', unit: '{stream}' }),
       resumes: meter.createCounter('chat.resumes', { description: 'Joins that resumed (after_seq/epoch), by whether everything missed was replayed', unit: '{join}' }),
       errors: meter.createCounter('chat.errors', { description: 'TYPE_ERROR notices and stream-ending errors, by code', unit: '{error}' }),
-      rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of RPCs (for Channel: the whole stream)', unit: 'ms' }),
+      rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of unary RPCs', unit: 'ms' }),
     };
     if (!enabled) return;
     // Counted in a plain number on the hot path and read at each export.
     meter
       .createObservableCounter('chat.messages.delivered', { description: 'Chat messages written to receivers’ streams', unit: '{message}' })
       .addCallback((result) => result.observe(this.delivered));
-    const gauge = (name: string, description: string, unit: string, read: () => number) =>
-      meter.createObservableGauge(name, { description, unit }).addCallback((result) => result.observe(read()));
-    gauge('chat.rooms', 'Rooms alive (empty ones in their grace period included)', '{room}', () => hub.roomCount);
-    gauge('chat.members', 'Members of all rooms', '{member}', () => hub.memberCount);
-    gauge('chat.queue.events', 'Events waiting in streams’ queues', '{event}', () => hub.queued().events);
-    gauge('chat.queue.bytes', 'Bytes waiting in streams’ queues', 'By', () => hub.queued().bytes);
+    // Counts that add up across servers: up-down counters, read once per export.
+    const rooms = meter.createObservableUpDownCounter('chat.rooms', { description: 'Rooms alive (empty ones in their grace period included)', unit: '{room}' });
+    const members = meter.createObservableUpDownCounter('chat.members', { description: 'Members of all rooms', unit: '{member}' });
+    const queuedEvents = meter.createObservableUpDownCounter('chat.queue.events', { description: 'Events waiting in streams’ queues', unit: '{event}' });
+    const queuedBytes = meter.createObservableUpDownCounter('chat.queue.bytes', { description: 'Bytes waiting in streams’ queues', unit: 'By' });
+    meter.addBatchObservableCallback(
+      (result) => {
+        const queued = hub.queued();
+        result.observe(rooms, hub.roomCount);
+        result.observe(members, hub.memberCount);
+        result.observe(queuedEvents, queued.events);
+        result.observe(queuedBytes, queued.bytes);
+      },
+      [rooms, members, queuedEvents, queuedBytes],
+    );
   }
 
   /** Wraps the hub's encoder: each sequenced event's bytes are timed from here. */
@@ -115,11 +131,11 @@ export class ChatTelemetry {
     if (this.enabled) this.instruments.streams.add(1);
   }
 
-  /** A stream ended: its duration, its gRPC status and, when it ended in error, the code counted in chat.errors. */
+  /** A stream ended: its life (chat.stream.duration), its gRPC status and, when it ended in error, the code counted in chat.errors. */
   streamClosed(durationMs: number, status: Status, errorCode?: string): void {
     if (!this.enabled) return;
     this.instruments.streams.add(-1);
-    this.instruments.rpc.record(durationMs, rpcAttributes('Channel', status));
+    this.instruments.streamDuration.record(durationMs / 1000, { 'rpc.grpc.status_code': status });
     // A cut-off was counted when it happened (cutOff): its stream ends only when its client reads again.
     if (errorCode !== undefined && errorCode !== 'SLOW_CONSUMER') this.error(errorCode);
   }
@@ -147,6 +163,12 @@ export class ChatTelemetry {
    */
   streamContext(): Context | undefined {
     return this.enabled ? context.active() : undefined;
+  }
+
+  /** trace_id and span_id of the active span (a stream's, at its start), for its log lines; none when off. */
+  logFields(): Record<string, string> {
+    const span = this.enabled ? trace.getActiveSpan()?.spanContext() : undefined;
+    return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
   }
 
   /** Runs `fn` in the stream's context. */
@@ -177,8 +199,9 @@ export class ChatTelemetry {
    * trace context the message should carry to its receivers: this span's, so
    * their traces hang off the server's part.
    */
-  publish(room: string, senderContext: Record<string, string>, payloadBytes: number, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
+  publish(room: string, senderContext: Record<string, string>, content: string, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
     if (!this.enabled) return run(senderContext);
+    const payloadBytes = Buffer.byteLength(content);
     const stream = trace.getSpanContext(context.active());
     const parent = Object.keys(senderContext).length > 0 ? propagation.extract(context.active(), senderContext, carrier) : context.active();
     const links: Link[] = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: { 'chat.link': 'stream' } }] : [];
@@ -200,7 +223,8 @@ export class ChatTelemetry {
       const traced = span.isRecording() ? Math.min(this.deliverySpans, result.fanout) : 0;
       span.setAttributes({ 'chat.seq': result.seq, 'chat.fanout.size': result.fanout, 'chat.deliveries.traced': traced });
       const tracked = this.tracked.get(result.frame);
-      if (tracked && traced > 0) tracked.traces.push({ context: own, room, seq: result.seq, left: traced });
+      // Only the span's ids are kept for the deliveries (the span object itself is done).
+      if (tracked && traced > 0) tracked.traces.push({ context: trace.setSpanContext(ROOT_CONTEXT, span.spanContext()), room, seq: result.seq, left: traced });
       return result;
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
@@ -259,8 +283,3 @@ function rpcAttributes(method: string, status: Status): Attributes {
   return { 'rpc.system': 'grpc', 'rpc.service': 'chat.v1.ChatService', 'rpc.method': method, 'rpc.grpc.status_code': status };
 }
 
-/** trace_id and span_id of the active span, for log lines (pino's mixin). */
-export function traceFields(): Record<string, string> {
-  const span = trace.getActiveSpan()?.spanContext();
-  return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
-}

@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
-import { InvalidRequestError, RoomRequestError, SlowConsumerError } from '../domain/errors.js';
+import { InvalidRequestError, RoomRequestError, ServerShutdownError, SlowConsumerError } from '../domain/errors.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
 import type { ChatTelemetry } from './ChatTelemetry.js';
@@ -32,7 +32,9 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
     const session = hub.openSession();
     const started = performance.now();
     telemetry.streamOpened();
-    log.info({ event: 'stream_start', stream: session.id, peer: context.peer });
+    // Every line about this stream carries its span's ids (when telemetry is on).
+    const streamLog = telemetry.enabled ? log.child(telemetry.logFields()) : log;
+    streamLog.info({ event: 'stream_start', stream: session.id, peer: context.peer });
 
     const cancel = () => session.queue.abort(context.signal.reason);
     context.signal.addEventListener('abort', cancel, { once: true });
@@ -63,9 +65,11 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
       hub.closeSession(session);
       const durationMs = performance.now() - started;
       const status = outcome instanceof ServerError ? outcome.code : context.signal.aborted ? Status.CANCELLED : Status.OK;
-      const code = status === Status.OK || status === Status.CANCELLED ? undefined : failure instanceof SlowConsumerError ? 'SLOW_CONSUMER' : Status[status];
+      // A drain's UNAVAILABLE is the server going away, not an error of the stream's.
+      const expected = status === Status.OK || status === Status.CANCELLED || failure instanceof ServerShutdownError;
+      const code = expected ? undefined : failure instanceof SlowConsumerError ? 'SLOW_CONSUMER' : Status[status];
       telemetry.streamClosed(durationMs, status, code);
-      log.info({
+      streamLog.info({
         event: 'stream_end',
         stream: session.id,
         user: session.userId || undefined,
@@ -117,7 +121,7 @@ function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetr
     }
     case 'chat': {
       const { value } = message;
-      telemetry.publish(value.room, value.traceContext, Buffer.byteLength(value.content), (traceContext) =>
+      telemetry.publish(value.room, value.traceContext, value.content, (traceContext) =>
         hub.publish(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext }),
       );
       return;

@@ -1,12 +1,11 @@
 import { createServer, Status } from 'nice-grpc';
-import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
 import { channelHandler } from './channel.js';
-import { ChatTelemetry, traceFields } from './ChatTelemetry.js';
+import { ChatTelemetry } from './ChatTelemetry.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
 import { encodeBatch } from './encodeBatch.js';
@@ -39,8 +38,7 @@ export interface ServerOptions {
 }
 
 export async function startChatServer(config: ServerConfig, { logger, telemetry: observed = false }: ServerOptions = {}): Promise<ChatServer> {
-  // Log lines written inside a span carry its trace_id and span_id.
-  const log = logger ?? pino({ level: config.logLevel, mixin: traceFields });
+  const log = logger ?? pino({ level: config.logLevel });
   // With telemetry on, the encoders also time each event from sequenced to written.
   const hub: Hub = new Hub({
     limits: config.limits,
@@ -63,7 +61,8 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     'grpc.keepalive_permit_without_calls': 1,
   });
   // The RPC span comes first, so everything below (our chat.* spans, log lines) happens inside it.
-  const server = observed ? plain.use(openTelemetryServerMiddleware()) : plain;
+  // Loaded only with telemetry on: off, nothing of OpenTelemetry but its API is loaded.
+  const server = observed ? plain.use((await import('nice-grpc-opentelemetry')).openTelemetryServerMiddleware()) : plain;
 
   server.add(chatWireDefinition, {
     channel: channelHandler(hub, gate, log, telemetry),

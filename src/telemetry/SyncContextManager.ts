@@ -6,9 +6,10 @@ import { type Context, type ContextManager, ROOT_CONTEXT } from '@opentelemetry/
  * AsyncLocalStorage, also follows every promise and callback, which in Node 20
  * means async hooks on every promise the server makes (several per message
  * written): the benchmark showed it halving throughput. The server does not
- * need it: nice-grpc-opentelemetry enters each stream's context synchronously on
- * every step of the handler, and the handler passes the stream's context to its
- * spans explicitly.
+ * need it: nice-grpc-opentelemetry enters each stream's context synchronously
+ * each time it pulls the handler's next response, and the handler passes the
+ * stream's context explicitly wherever it awaits (the request loop) and takes
+ * its log fields once, at the start.
  */
 export class SyncContextManager implements ContextManager {
   private current: Context = ROOT_CONTEXT;
@@ -27,11 +28,16 @@ export class SyncContextManager implements ContextManager {
     }
   }
 
+  /**
+   * Binds functions. Event emitters come back as they are: only automatic
+   * instrumentation binds them, and the server runs none.
+   */
   bind<T>(context: Context, target: T): T {
     if (typeof target !== 'function') return target;
     const manager = this;
+    const fn = target as (...args: unknown[]) => unknown;
     return function (this: unknown, ...args: unknown[]) {
-      return manager.with(context, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+      return manager.with(context, fn, this, ...args);
     } as T;
   }
 

@@ -1,3 +1,4 @@
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { SyncContextManager } from './SyncContextManager.js';
 import type { Telemetry, TelemetryOptions } from './startTelemetry.js';
@@ -9,13 +10,19 @@ const SHUTDOWN_MS = 3000;
  * The NodeSDK, configured from the environment: OTLP exporters for traces and
  * metrics (http/protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL says otherwise), W3C
  * trace context, no automatic instrumentation (the gRPC middleware and our own
- * spans say what matters). `serviceName` applies when OTEL_SERVICE_NAME is unset.
+ * spans say what matters). `serviceName` applies unless the environment names one.
  * Without `asyncContext`, the active context follows synchronous calls only
  * (see SyncContextManager).
  */
-export function startSdk(env: NodeJS.ProcessEnv, serviceName: string, { asyncContext }: TelemetryOptions): Telemetry {
-  if (!env.OTEL_SERVICE_NAME) process.env.OTEL_SERVICE_NAME = serviceName;
-  const sdk = new NodeSDK({ instrumentations: [], contextManager: asyncContext ? undefined : new SyncContextManager() });
+export function startSdk(serviceName: string, { asyncContext }: TelemetryOptions): Telemetry {
+  const sdk = new NodeSDK({
+    // The default name; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, detected from the environment, win.
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    instrumentations: [],
+    // Nothing here emits OpenTelemetry logs (pino writes JSON lines): no logs pipeline.
+    logRecordProcessors: [],
+    contextManager: asyncContext ? undefined : new SyncContextManager(),
+  });
   sdk.start();
   let stopped: Promise<void> | undefined;
   const shutdown = async () => {

@@ -1,6 +1,6 @@
 /** What the entry point keeps: the way to flush and stop telemetry during drain. */
 export interface Telemetry {
-  /** Exports what is still buffered, then stops; resolves when done (or timed out by the SDK). */
+  /** Exports what is still buffered, then stops; resolves when done, or after 3 s if the collector does not answer. */
   shutdown(): Promise<void>;
 }
 
@@ -61,5 +61,5 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, serviceName: string
   if (!telemetryConfigured(env)) return undefined;
   checkEndpoints(env);
   const { startSdk } = await import('./startSdk.js');
-  return startSdk(env, serviceName, options);
+  return startSdk(serviceName, options);
 }

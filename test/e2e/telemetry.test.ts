@@ -120,7 +120,7 @@ describe('telemetry: one trace from a sender through the server to two receivers
     expect(new Set(receiver.spans.map((s) => s.service))).toEqual(new Set(['chat-grpc', 'chat-tui-alice', 'chat-tui-bob', 'chat-tui-carol']));
   });
 
-  it('the server’s metrics match the traffic: 3 received, 9 delivered, one INVALID_ROOM, 3 streams that ended OK', () => {
+  it('the server’s metrics match the traffic: 3 received, 9 delivered, one INVALID_ROOM, 3 streams that ended OK, nothing left queued', () => {
     const server = (metric: string, attributes = {}) => receiver.points.findLast((p) => p.service === 'chat-grpc' && p.metric === metric && Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
     expect(server('chat.messages.received')?.value).toBe(3);
     expect(server('chat.messages.delivered')?.value).toBe(9);
@@ -128,18 +128,18 @@ describe('telemetry: one trace from a sender through the server to two receivers
     expect(server('chat.streams.open')?.value).toBe(0);
     expect(server('chat.fanout.duration')).toMatchObject({ type: 'histogram', count: 3, unit: 's' });
     expect(server('chat.delivery.latency')?.count).toBeGreaterThanOrEqual(3);
-    expect(server('rpc.server.duration', { 'rpc.method': 'Channel', 'rpc.grpc.status_code': 0 })).toMatchObject({ count: 3, unit: 'ms' });
-    expect(server('chat.rooms')?.type).toBe('gauge');
-    expect(server('chat.queue.events')?.type).toBe('gauge');
-    expect(server('chat.queue.bytes')?.unit).toBe('By');
+    expect(server('chat.stream.duration', { 'rpc.grpc.status_code': 0 })).toMatchObject({ count: 3, unit: 's' });
+    expect(server('chat.rooms')).toMatchObject({ type: 'sum', value: 1 }); // #lobby, in its grace period; b@d never existed
+    expect(server('chat.queue.events')).toMatchObject({ type: 'sum', value: 0 });
+    expect(server('chat.queue.bytes')).toMatchObject({ unit: 'By', value: 0 });
   });
 
   it('the server’s log lines carry the trace_id and span_id of the stream they are about', () => {
     const streams = receiver.spans.filter((s) => s.name === 'chat.v1.ChatService/Channel' && s.service === 'chat-grpc');
-    const starts = server.logs().filter((l) => l.event === 'stream_start');
-    expect(starts).toHaveLength(3);
-    for (const line of starts) {
-      expect(streams).toContainEqual(expect.objectContaining({ traceId: line.trace_id, spanId: line.span_id }));
+    for (const event of ['stream_start', 'stream_end']) {
+      const lines = server.logs().filter((l) => l.event === event);
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(streams).toContainEqual(expect.objectContaining({ traceId: line.trace_id, spanId: line.span_id }));
     }
   });
 });

@@ -101,6 +101,7 @@ describe('telemetry (in-memory exporters)', () => {
     t = await TestServer.start({ telemetry: true, limits: { historyEvents: 3 } });
     const [alice] = await room(['alice']);
     const before = (await metric('chat.resumes', { 'chat.recovered': true })) ?? 0;
+    const beforeLost = (await metric('chat.resumes', { 'chat.recovered': false })) ?? 0;
     const ack = alice!.events.find((e) => e.type === 'joined')!;
     const { epoch } = ack.type === 'joined' ? ack.ack : { epoch: '' };
 
@@ -116,24 +117,28 @@ describe('telemetry (in-memory exporters)', () => {
     const resumes = named('chat.join').filter((j) => j.attributes['chat.resume'] === true);
     expect(resumes.map((j) => j.attributes['chat.recovered'])).toEqual([true, false]);
     expect(await metric('chat.resumes', { 'chat.recovered': true })).toBe(before + 1);
-    expect(await metric('chat.resumes', { 'chat.recovered': false })).toBe(1);
+    expect(await metric('chat.resumes', { 'chat.recovered': false })).toBe(beforeLost + 1);
   });
 
   it('errors are counted by code, TYPE_ERROR notices and stream-ending statuses alike', async () => {
     t = await TestServer.start({ telemetry: true });
     const [alice] = await room(['alice']);
+    const before = async (code: string) => (await metric('chat.errors', { 'chat.error.code': code })) ?? 0;
+    const [invalid, denied] = [await before('INVALID_ROOM'), await before('PERMISSION_DENIED')];
     alice!.session.join('bad room');
     await alice!.waitFor((e) => e.type === 'error' && e.notice.code === 'INVALID_ROOM', 'INVALID_ROOM');
     alice!.session.envelope({ message: { $case: 'chat', value: { userId: 'mallory', room: 'lobby', content: 'x' } } });
     await alice!.waitEnd();
-    expect(await metric('chat.errors', { 'chat.error.code': 'INVALID_ROOM' })).toBe(1);
-    expect(await metric('chat.errors', { 'chat.error.code': 'PERMISSION_DENIED' })).toBe(1);
+    expect(await metric('chat.errors', { 'chat.error.code': 'INVALID_ROOM' })).toBe(invalid + 1);
+    expect(await metric('chat.errors', { 'chat.error.code': 'PERMISSION_DENIED' })).toBe(denied + 1);
     await waitFor(async () => (await metric('chat.streams.open')) === 0, { what: 'no stream open' });
   });
 
   it('a slow consumer is counted when it is cut off, even while its client never reads again', async () => {
     t = await TestServer.start({ telemetry: true, limits: { queueEvents: 32, queueBytes: 32 * 1024, historyEvents: 8, historyBytes: 8 * 1024 } });
     const [alice] = await room(['alice']);
+    const cutoffs = (await metric('chat.slow_consumer.cutoffs')) ?? 0;
+    const slow = (await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })) ?? 0;
     const sloth = new RawCall(t.address);
     try {
       sloth.send({ message: { $case: 'join', value: { userId: 'sloth', room: 'lobby' } } });
@@ -143,8 +148,8 @@ describe('telemetry (in-memory exporters)', () => {
         await alice!.waitFor((e) => e.type === 'message' && e.message.seq > 0 && e.message.content.length === 2000 && alice!.of('message', 'lobby').length > i, 'own copy');
       }
       await alice!.waitFor((e) => e.type === 'user_left' && e.notice.userId === 'sloth', 'sloth cut off');
-      expect(await metric('chat.slow_consumer.cutoffs')).toBe(1);
-      expect(await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })).toBe(1);
+      expect(await metric('chat.slow_consumer.cutoffs')).toBe(cutoffs + 1);
+      expect(await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })).toBe(slow + 1);
     } finally {
       sloth.close();
     }
@@ -152,11 +157,13 @@ describe('telemetry (in-memory exporters)', () => {
 
   it('with telemetry off the server records nothing and passes the sender’s trace context through', async () => {
     t = await TestServer.start({ telemetry: false });
+    const received = (await metric('chat.messages.received')) ?? 0;
     const [alice, bob] = await room(['alice', 'bob']);
     const id = alice!.session.send('lobby', 'hi');
     const got = await bob!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
     // The client's own spans exist (this process has a provider), but the server made none.
     expect(spans.getFinishedSpans().filter((s) => s.name.startsWith('chat.') && !['chat.send', 'chat.receive'].includes(s.name))).toEqual([]);
+    expect((await metric('chat.messages.received')) ?? 0).toBe(received);
     // Off, the server passes the sender's trace context through untouched.
     expect(got.type === 'message' && got.message.traceContext.traceparent).toContain(named('chat.send')[0]!.spanContext().traceId);
   });
