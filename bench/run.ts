@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only NAME[,NAME]] [--server ours|baseline|ours+otel|ours+otel-1%] [--out DIR]`:
+ * `npm run bench [-- --only NAME[,NAME]] [--server ours|baseline|ours+otel|ours+otel-all] [--out DIR]`:
  * runs every scenario against our server and the baseline, each in fresh
  * processes, and writes JSON, a markdown table and an SVG chart to bench/results/.
  */
@@ -21,7 +21,7 @@ const only = values.only?.split(',');
 const results: Array<{ scenario: string; about: string; runs: Measurement[] }> = [];
 for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
   const runs: Measurement[] = [];
-  const kinds: ServerKind[] = values.server ? [values.server as ServerKind] : ['ours', 'baseline', ...(scenario.telemetry ? (['ours+otel', 'ours+otel-1%'] as const) : [])];
+  const kinds: ServerKind[] = values.server ? [values.server as ServerKind] : ['ours', 'baseline', ...(scenario.telemetry ? (['ours+otel', 'ours+otel-all'] as const) : [])];
   // Repeats go round the servers in turn, so a slow spell of the machine does not fall on one server's runs.
   const tries = new Map<ServerKind, Measurement[]>(kinds.map((k) => [k, []]));
   for (let i = 0; i < scenario.repeat; i++) {

@@ -19,7 +19,7 @@ if (config === 'help') {
 // Telemetry first, then the gRPC stack (a dynamic import, so it loads after).
 let telemetry;
 try {
-  telemetry = await startTelemetry(process.env, 'chat-grpc', { asyncContext: false });
+  telemetry = await startTelemetry(process.env, 'chat-grpc', { asyncContext: false, rootSampleRatio: config.traceSamplePercent / 100 });
 } catch (error) {
   if (!(error instanceof TelemetryConfigError)) throw error;
   process.stderr.write(`chat-grpc: ${error.message}\n`);

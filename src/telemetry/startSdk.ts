@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { SyncContextManager } from './SyncContextManager.js';
 import type { Telemetry, TelemetryOptions } from './startTelemetry.js';
 
@@ -14,8 +14,11 @@ const SHUTDOWN_MS = 3000;
  * Without `asyncContext`, the active context follows synchronous calls only
  * (see SyncContextManager).
  */
-export function startSdk(serviceName: string, { asyncContext }: TelemetryOptions): Telemetry {
+export function startSdk(env: NodeJS.ProcessEnv, serviceName: string, { asyncContext, rootSampleRatio = 1 }: TelemetryOptions): Telemetry {
+  // OTEL_TRACES_SAMPLER, when set, is the SDK's to apply.
+  const sampler = env.OTEL_TRACES_SAMPLER || rootSampleRatio >= 1 ? undefined : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(rootSampleRatio) });
   const sdk = new NodeSDK({
+    sampler,
     // The default name; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, detected from the environment, win.
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     instrumentations: [],

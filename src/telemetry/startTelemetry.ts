@@ -12,6 +12,12 @@ export interface TelemetryOptions {
    * made of promises, which async hooks would slow down.
    */
   asyncContext: boolean;
+  /**
+   * Unless OTEL_TRACES_SAMPLER says otherwise: the share of traces kept when
+   * they start here. Traces that come with a sampled parent (a client that
+   * traces its sends) are always kept. Default 1 (keep everything).
+   */
+  rootSampleRatio?: number;
 }
 
 /**
@@ -61,5 +67,5 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, serviceName: string
   if (!telemetryConfigured(env)) return undefined;
   checkEndpoints(env);
   const { startSdk } = await import('./startSdk.js');
-  return startSdk(serviceName, options);
+  return startSdk(env, serviceName, options);
 }

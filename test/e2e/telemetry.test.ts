@@ -143,3 +143,43 @@ describe('telemetry: one trace from a sender through the server to two receivers
     }
   });
 });
+
+describe('sampling: what a client traces is kept; what starts at the server is sampled (CHAT_TRACE_SAMPLE_PERCENT)', () => {
+  let receiver: OtlpReceiver;
+  let server: ServerProcess;
+  const clients: LineClient[] = [];
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.kill()));
+    await server?.kill();
+    await receiver?.close();
+  });
+
+  it('with 0%, a traced client’s messages get their publish spans and an untraced client’s get none, but both are counted', async () => {
+    receiver = await OtlpReceiver.start();
+    const quick = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRIC_EXPORT_INTERVAL: '300' };
+    server = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, CHAT_TRACE_SAMPLE_PERCENT: '0', CHAT_DRAIN_GRACE_MS: '500', ...quick });
+    const address = `127.0.0.1:${await server.port()}`;
+    const traced = LineClient.spawn(['--plain', '--name', 'tracy', '--room', 'lobby', '--server', address], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...quick });
+    const plain = LineClient.spawn(['--plain', '--name', 'plain', '--room', 'lobby', '--server', address]);
+    clients.push(traced, plain);
+    await traced.waitForLine('Welcome to #lobby, tracy!');
+    await plain.waitForLine('Welcome to #lobby, plain!');
+    traced.say('traced message');
+    plain.say('untraced message');
+    await traced.waitForLine('<plain> untraced message');
+    await plain.waitForLine('<tracy> traced message');
+    for (const c of clients) c.end();
+    for (const c of clients) expect((await c.waitExit(15_000)).code).toBe(0);
+    server.child.kill('SIGTERM');
+    expect((await server.waitExit()).code).toBe(0);
+
+    const publishes = receiver.spans.filter((s) => s.name === 'chat.publish');
+    expect(publishes).toHaveLength(1);
+    const send = receiver.spans.find((s) => s.name === 'chat.send');
+    expect(publishes[0]!.parentSpanId).toBe(send!.spanId);
+    // The untraced client's stream and join were not sampled either; the traced one's were.
+    expect(receiver.spans.filter((s) => s.name === 'chat.join')).toHaveLength(1);
+    expect(receiver.points.findLast((p) => p.metric === 'chat.messages.received')?.value).toBe(2);
+  }, 60_000);
+});
