@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  type BatchObservableCallback,
   type Context,
   context,
   type Link,
@@ -9,6 +10,7 @@ import {
   SpanKind,
   ROOT_CONTEXT,
   SpanStatusCode,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api';
 import type { Status } from 'nice-grpc';
@@ -61,6 +63,9 @@ export class ChatTelemetry {
   private readonly tracer = trace.getTracer(SCOPE);
   private readonly tracked = new WeakMap<Uint8Array, Tracked>();
   private readonly instruments;
+  private stopObserving = () => {};
+  /** Chat messages sequenced so far (chat.messages.received). */
+  private received = 0;
   /** Chat messages written so far (chat.messages.delivered). */
   private delivered = 0;
 
@@ -74,7 +79,6 @@ export class ChatTelemetry {
     const meter = metrics.getMeter(SCOPE);
     this.instruments = {
       streams: meter.createUpDownCounter('chat.streams.open', { description: 'Channel streams open now', unit: '{stream}' }),
-      received: meter.createCounter('chat.messages.received', { description: 'Chat messages accepted and sequenced', unit: '{message}' }),
       fanout: meter.createHistogram('chat.fanout.duration', { description: 'Time to sequence a message and queue it to every member', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
       latency: meter.createHistogram('chat.delivery.latency', { description: 'From sequenced to written to the wire, per write (its oldest event)', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
       streamDuration: meter.createHistogram('chat.stream.duration', { description: 'How long Channel streams lived', unit: 's', advice: { explicitBucketBoundaries: STREAM_SECONDS } }),
@@ -84,25 +88,31 @@ export class ChatTelemetry {
       rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of unary RPCs', unit: 'ms' }),
     };
     if (!enabled) return;
-    // Counted in a plain number on the hot path and read at each export.
-    meter
-      .createObservableCounter('chat.messages.delivered', { description: 'Chat messages written to receivers’ streams', unit: '{message}' })
-      .addCallback((result) => result.observe(this.delivered));
-    // Counts that add up across servers: up-down counters, read once per export.
+    // Counted in plain numbers on the hot path and read at each export, all in one callback.
+    const received = meter.createObservableCounter('chat.messages.received', { description: 'Chat messages accepted and sequenced', unit: '{message}' });
+    const delivered = meter.createObservableCounter('chat.messages.delivered', { description: 'Chat messages written to receivers’ streams', unit: '{message}' });
+    // Counts that add up across servers: up-down counters.
     const rooms = meter.createObservableUpDownCounter('chat.rooms', { description: 'Rooms alive (empty ones in their grace period included)', unit: '{room}' });
     const members = meter.createObservableUpDownCounter('chat.members', { description: 'Members of all rooms', unit: '{member}' });
     const queuedEvents = meter.createObservableUpDownCounter('chat.queue.events', { description: 'Events waiting in streams’ queues', unit: '{event}' });
     const queuedBytes = meter.createObservableUpDownCounter('chat.queue.bytes', { description: 'Bytes waiting in streams’ queues', unit: 'By' });
-    meter.addBatchObservableCallback(
-      (result) => {
-        const queued = hub.queued();
-        result.observe(rooms, hub.roomCount);
-        result.observe(members, hub.memberCount);
-        result.observe(queuedEvents, queued.events);
-        result.observe(queuedBytes, queued.bytes);
-      },
-      [rooms, members, queuedEvents, queuedBytes],
-    );
+    const observed = [received, delivered, rooms, members, queuedEvents, queuedBytes];
+    const observe: BatchObservableCallback = (result) => {
+      const queued = hub.queued();
+      result.observe(received, this.received);
+      result.observe(delivered, this.delivered);
+      result.observe(rooms, hub.roomCount);
+      result.observe(members, hub.memberCount);
+      result.observe(queuedEvents, queued.events);
+      result.observe(queuedBytes, queued.bytes);
+    };
+    meter.addBatchObservableCallback(observe, observed);
+    this.stopObserving = () => meter.removeBatchObservableCallback(observe, observed);
+  }
+
+  /** Stops reporting this server's counts (it is going away). */
+  dispose(): void {
+    this.stopObserving();
   }
 
   /** Wraps the hub's encoder: each sequenced event's bytes are timed from here. */
@@ -201,13 +211,17 @@ export class ChatTelemetry {
    */
   publish(room: string, senderContext: Record<string, string>, content: string, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
     if (!this.enabled) return run(senderContext);
-    const payloadBytes = Buffer.byteLength(content);
     const stream = trace.getSpanContext(context.active());
+    // No trace from the sender and an unsampled stream: the (parent-based) sampler
+    // would drop this span, so do not make it. Most messages take this way.
+    if (Object.keys(senderContext).length === 0 && stream !== undefined && (stream.traceFlags & TraceFlags.SAMPLED) === 0) {
+      return this.measured(run, senderContext);
+    }
+    const payloadBytes = Buffer.byteLength(content);
     const parent = Object.keys(senderContext).length > 0 ? propagation.extract(context.active(), senderContext, carrier) : context.active();
     const links: Link[] = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: { 'chat.link': 'stream' } }] : [];
     const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links, attributes: { 'chat.room': room, 'chat.payload.size': payloadBytes } }, parent);
     const own = trace.setSpan(parent, span);
-    const started = performance.now();
     try {
       // Receivers continue the trace from here when it is sampled; otherwise the
       // message carries what the sender sent (often nothing): no bytes for a trace nobody keeps.
@@ -216,9 +230,7 @@ export class ChatTelemetry {
         forward = {};
         propagation.inject(own, forward, carrier);
       }
-      const result = run(forward);
-      this.instruments.fanout.record((performance.now() - started) / 1000);
-      this.instruments.received.add(1);
+      const result = this.measured(run, forward);
       // A publish the sampler dropped has no deliveries to trace either.
       const traced = span.isRecording() ? Math.min(this.deliverySpans, result.fanout) : 0;
       span.setAttributes({ 'chat.seq': result.seq, 'chat.fanout.size': result.fanout, 'chat.deliveries.traced': traced });
@@ -232,6 +244,15 @@ export class ChatTelemetry {
     } finally {
       span.end();
     }
+  }
+
+  /** Runs a publish, counting it and timing its fan-out. */
+  private measured(run: (traceContext: Record<string, string>) => PublishResult, traceContext: Record<string, string>): PublishResult {
+    const started = performance.now();
+    const result = run(traceContext);
+    this.instruments.fanout.record((performance.now() - started) / 1000);
+    this.received += 1;
+    return result;
   }
 
   /** Frames are about to be written to a session's stream: delivery metrics, and chat.deliver spans while allowed. */

@@ -25,6 +25,12 @@ export interface ChatServer {
    * after drainGraceMs whatever is still open is closed by force.
    */
   drain(): Promise<void>;
+  /**
+   * After drain, for a process that goes on (tests, embedders): stops reporting
+   * this server's counts to the meter provider. The entry point skips it, so
+   * the final export still has them.
+   */
+  dispose(): void;
 }
 
 const SERVICE = ChatServiceDefinition.fullName;
@@ -102,6 +108,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     port,
     hub,
     drain: () => (drained ??= drain()),
+    dispose: () => telemetry.dispose(),
   };
 }
 

@@ -77,6 +77,7 @@ export class TestServer {
       await waitFor(() => this.hub.sessionCount === 0, { timeoutMs: 5000, what: 'every session to be freed' });
     } finally {
       await this.server.drain();
+      this.server.dispose();
     }
   }
 }
