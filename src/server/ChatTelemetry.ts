@@ -1,6 +1,5 @@
 import {
   type Attributes,
-  type BatchObservableCallback,
   type Context,
   context,
   type Link,
@@ -17,13 +16,9 @@ import type { Status } from 'nice-grpc';
 import type { Hub } from '../domain/Hub.js';
 import type { JoinResult, PublishResult } from '../domain/Room.js';
 import type { Session } from '../domain/Session.js';
+import { type ChatInstruments, chatInstruments, observeCounts } from './chatInstruments.js';
 
 const SCOPE = 'chat-grpc';
-
-/** Buckets (s) for what takes micro- to milliseconds: fan-out, delivery latency. */
-const FAST_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Buckets (s) for stream lifetimes: seconds to a day. */
-const STREAM_SECONDS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
 
 /** A sequenced event's bytes as the telemetry follows them to the wire. */
 interface Tracked {
@@ -56,13 +51,13 @@ const carrier = {
  * SDK, when configured, is started by the entry point). Spans: chat.join,
  * chat.leave, chat.publish (parented on the sender's trace_context) and, for the
  * first `deliverySpans` receivers of each message, chat.deliver from sequenced to
- * written. Metrics: see README. When `enabled` is false every method is a
+ * written. Metrics: chatInstruments.ts and README. When `enabled` is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
 export class ChatTelemetry {
   private readonly tracer = trace.getTracer(SCOPE);
   private readonly tracked = new WeakMap<Uint8Array, Tracked>();
-  private readonly instruments;
+  private readonly instruments: ChatInstruments;
   private stopObserving = () => {};
   /** Chat messages sequenced so far (chat.messages.received). */
   private received = 0;
@@ -76,38 +71,10 @@ export class ChatTelemetry {
     /** Receivers per message that get a chat.deliver span; bounds the cost of big rooms. */
     private readonly deliverySpans = 8,
   ) {
-    const meter = metrics.getMeter(SCOPE);
-    this.instruments = {
-      streams: meter.createUpDownCounter('chat.streams.open', { description: 'Channel streams open now', unit: '{stream}' }),
-      fanout: meter.createHistogram('chat.fanout.duration', { description: 'Time to sequence a message and queue it to every member', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
-      latency: meter.createHistogram('chat.delivery.latency', { description: 'From sequenced to written to the wire, per write (its oldest event)', unit: 's', advice: { explicitBucketBoundaries: FAST_SECONDS } }),
-      streamDuration: meter.createHistogram('chat.stream.duration', { description: 'How long Channel streams lived', unit: 's', advice: { explicitBucketBoundaries: STREAM_SECONDS } }),
-      cutoffs: meter.createCounter('chat.slow_consumer.cutoffs', { description: 'Streams ended because their queue passed its bound', unit: '{stream}' }),
-      resumes: meter.createCounter('chat.resumes', { description: 'Joins that resumed (after_seq/epoch), by whether everything missed was replayed', unit: '{join}' }),
-      errors: meter.createCounter('chat.errors', { description: 'TYPE_ERROR notices and stream-ending errors, by code', unit: '{error}' }),
-      rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of unary RPCs', unit: 'ms' }),
-    };
-    if (!enabled) return;
-    // Counted in plain numbers on the hot path and read at each export, all in one callback.
-    const received = meter.createObservableCounter('chat.messages.received', { description: 'Chat messages accepted and sequenced', unit: '{message}' });
-    const delivered = meter.createObservableCounter('chat.messages.delivered', { description: 'Chat messages written to receivers’ streams', unit: '{message}' });
-    // Counts that add up across servers: up-down counters.
-    const rooms = meter.createObservableUpDownCounter('chat.rooms', { description: 'Rooms alive (empty ones in their grace period included)', unit: '{room}' });
-    const members = meter.createObservableUpDownCounter('chat.members', { description: 'Members of all rooms', unit: '{member}' });
-    const queuedEvents = meter.createObservableUpDownCounter('chat.queue.events', { description: 'Events waiting in streams’ queues', unit: '{event}' });
-    const queuedBytes = meter.createObservableUpDownCounter('chat.queue.bytes', { description: 'Bytes waiting in streams’ queues', unit: 'By' });
-    const observed = [received, delivered, rooms, members, queuedEvents, queuedBytes];
-    const observe: BatchObservableCallback = (result) => {
-      const queued = hub.queued();
-      result.observe(received, this.received);
-      result.observe(delivered, this.delivered);
-      result.observe(rooms, hub.roomCount);
-      result.observe(members, hub.memberCount);
-      result.observe(queuedEvents, queued.events);
-      result.observe(queuedBytes, queued.bytes);
-    };
-    meter.addBatchObservableCallback(observe, observed);
-    this.stopObserving = () => meter.removeBatchObservableCallback(observe, observed);
+    this.instruments = chatInstruments(metrics.getMeter(SCOPE));
+    if (enabled) {
+      this.stopObserving = observeCounts(metrics.getMeter(SCOPE), () => ({ ...hub.queued(), rooms: hub.roomCount, members: hub.memberCount, received: this.received, delivered: this.delivered }));
+    }
   }
 
   /** Stops reporting this server's counts (it is going away). */
