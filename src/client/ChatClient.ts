@@ -9,6 +9,12 @@ export interface ChatClientOptions {
   keepaliveTimeMs?: number;
   /** How long a ping may go unanswered. */
   keepaliveTimeoutMs?: number;
+  /**
+   * Give each call a client span and carry its context in the metadata
+   * (nice-grpc-opentelemetry). Turn on once an OpenTelemetry SDK is started:
+   * without one it only adds a step to every message.
+   */
+  telemetry?: boolean;
 }
 
 /** A connection to a chat server; open any number of sessions (streams) on it. */
@@ -32,8 +38,8 @@ export class ChatClient {
       // JoinAck) would then wait on window updates. 4 MiB lets it flow.
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
-    // Each call gets a client span and carries its context in the request metadata (a no-op without an SDK).
-    this.rpc = createClientFactory().use(openTelemetryClientMiddleware()).create(ChatServiceDefinition, this.channel);
+    const factory = createClientFactory();
+    this.rpc = (options.telemetry ? factory.use(openTelemetryClientMiddleware()) : factory).create(ChatServiceDefinition, this.channel);
   }
 
   /** Opens a Channel stream speaking as `identity`. */

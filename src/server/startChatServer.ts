@@ -4,6 +4,7 @@ import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-refl
 import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
+import { withTimeout } from '../lib/withTimeout.js';
 import { channelHandler } from './channel.js';
 import { ChatTelemetry } from './ChatTelemetry.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
@@ -110,15 +111,4 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     drain: () => (drained ??= drain()),
     dispose: () => telemetry.dispose(),
   };
-}
-
-/** Waits for the promise at most `ms`; true if it settled in time. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

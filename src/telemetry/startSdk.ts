@@ -1,5 +1,6 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import { withTimeout } from '../lib/withTimeout.js';
 import { SyncContextManager } from './SyncContextManager.js';
 import type { Telemetry, TelemetryOptions } from './startTelemetry.js';
 
@@ -29,13 +30,7 @@ export function startSdk(env: NodeJS.ProcessEnv, serviceName: string, { asyncCon
   sdk.start();
   let stopped: Promise<void> | undefined;
   const shutdown = async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_MS)));
-    try {
-      await Promise.race([sdk.shutdown().catch(() => {}), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(sdk.shutdown().catch(() => {}), SHUTDOWN_MS);
   };
   return { shutdown: () => (stopped ??= shutdown()) };
 }

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   }
   const { runChatTui } = await import('./runChatTui.js');
   try {
-    return await runChatTui(options);
+    return await runChatTui(options, { telemetry: telemetry !== undefined });
   } finally {
     // The last spans (the final sends) go out before the process ends.
     await telemetry?.shutdown();

@@ -10,19 +10,19 @@ const ALT_SCREEN_ON = '\u001b[?1049h';
 const ALT_SCREEN_OFF = '\u001b[?1049l';
 
 /** Runs chat-tui with parsed options: the Ink client, or line mode with --plain or when stdin/stdout is not a terminal. */
-export async function runChatTui(options: TuiOptions): Promise<number> {
+export async function runChatTui(options: TuiOptions, { telemetry = false } = {}): Promise<number> {
   const plain = options.plain || !process.stdout.isTTY || !process.stdin.isTTY;
   // Line mode reads stdin as lines once: the questions and then the chat share it.
   const reader = plain ? createInterface({ input: process.stdin, terminal: false }) : undefined;
   try {
-    return await run(options, reader?.[Symbol.asyncIterator]());
+    return await run(options, reader?.[Symbol.asyncIterator](), telemetry);
   } finally {
     // Leaving the loop (/quit, an empty name) does not close readline: an open stdin would keep the process alive.
     reader?.close();
   }
 }
 
-async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined): Promise<number> {
+async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined, telemetry: boolean): Promise<number> {
   let { name, rooms } = options;
   if (name === undefined) {
     const answers = lines ? await askOnStdin(lines) : await askInInk();
@@ -37,7 +37,7 @@ async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined
     identity: { userId: options.user ?? userIdFrom(name), displayName: name },
     history: options.history,
     // Notice a dead connection in seconds, not the library's default half-minute.
-    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 },
+    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000, telemetry },
   });
   for (const room of rooms) connection.join(room);
 

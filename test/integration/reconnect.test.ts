@@ -39,6 +39,13 @@ async function server(options: Parameters<typeof TestServer.start>[0] = {}): Pro
   return t;
 }
 
+/** host:port where a server just was and is no more: connections are refused. */
+async function deadAddress(): Promise<string> {
+  const gone = await TestServer.start();
+  await gone.stop();
+  return gone.address;
+}
+
 /** A TCP proxy in front of the server, so a test can cut a connection the way a network does. */
 async function proxyTo(t: TestServer): Promise<TcpProxy> {
   const proxy = await TcpProxy.start(t.server.port);
@@ -202,10 +209,7 @@ describe('ChatConnection: reconnect and resume', () => {
   });
 
   it('close() says, per room, how many sends never went out, and send() refuses from then on', async () => {
-    const t = await TestServer.start();
-    const port = t.server.port;
-    await t.stop();
-    const alice = connect({ address: `127.0.0.1:${port}`, identity: { userId: 'alice' } });
+    const alice = connect({ address: await deadAddress(), identity: { userId: 'alice' } });
     alice.connection.join('lobby');
     alice.connection.send('lobby', 'a');
     alice.connection.send('lobby', 'b');
@@ -241,10 +245,7 @@ describe('lineMode: its exit code', () => {
   });
 
   it('is 1, with a "not sent" line, when messages were never sent', async () => {
-    const t = await TestServer.start();
-    const port = t.server.port;
-    await t.stop();
-    const connection = new ChatConnection({ address: `127.0.0.1:${port}`, identity: { userId: 'alice' }, backoff: quick });
+    const connection = new ChatConnection({ address: await deadAddress(), identity: { userId: 'alice' }, backoff: quick });
     connection.join('lobby');
     const { code, printed } = await runLineMode(connection, Readable.from(['hello']));
     expect(code).toBe(1);
