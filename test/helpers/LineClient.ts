@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ProcessOptions } from './serverProcess.js';
 import { waitFor } from './waitFor.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,10 +36,18 @@ export class LineClient {
 
   /** Starts chat-tui with these flags on a clean environment (plus `env`). */
   static spawn(args: string[], env: Record<string, string> = {}): LineClient {
-    const child = spawn(process.execPath, ['bin/chat-tui.js', ...args], {
-      cwd: root,
+    return LineClient.run([process.execPath, 'bin/chat-tui.js', ...args], { env });
+  }
+
+  /** Runs this command as chat-tui (the image test runs the compose client's), in `cwd` (default: the repository). */
+  static run(argv: string[], { cwd = root, env = {}, uid, gid }: ProcessOptions = {}): LineClient {
+    const [command, ...rest] = argv as [string, ...string[]];
+    const child = spawn(command, rest, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      uid,
+      gid,
     });
     return new LineClient(child);
   }

@@ -7,6 +7,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** `npm start`'s command, run as its own process (the server, not npm, gets the signals). */
 export const startCommand = [process.execPath, '--import', 'tsx', 'src/server/main.ts'];
 
+/** Where and as whom a helper's process runs. */
+export interface ProcessOptions {
+  cwd?: string;
+  /** On top of a clean environment (PATH and HOME only). */
+  env?: Record<string, string>;
+  uid?: number;
+  gid?: number;
+}
+
 /** A server started as a real process, with its output kept line by line. */
 export class ServerProcess {
   readonly stdout: string[] = [];
@@ -28,11 +37,18 @@ export class ServerProcess {
 
   /** Starts the server with these flags and environment (on top of a clean one). */
   static spawn(args: string[], env: Record<string, string> = {}): ServerProcess {
-    const [command, ...rest] = startCommand as [string, ...string[]];
-    const child = spawn(command, [...rest, ...args], {
-      cwd: root,
+    return ServerProcess.run([...startCommand, ...args], { env });
+  }
+
+  /** Runs this command as the server (the image test runs the Dockerfile's), in `cwd` (default: the repository), as `uid`/`gid` if given. */
+  static run(argv: string[], { cwd = root, env = {}, uid, gid }: ProcessOptions = {}): ServerProcess {
+    const [command, ...rest] = argv as [string, ...string[]];
+    const child = spawn(command, rest, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      uid,
+      gid,
     });
     return new ServerProcess(child);
   }
