@@ -5,7 +5,7 @@ COMPOSE ?= docker compose
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-client down build-dev dev server client test test-integration lint proto
+.PHONY: help build run run-client down smoke build-dev dev server client test test-integration lint proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -21,6 +21,9 @@ run-client: ## open chat-tui in a container against the stack's server
 
 down: ## stop the stack and remove its containers
 	$(COMPOSE) down
+
+smoke: ## build the image and check it on a Docker engine: healthy, chats, drains
+	bash scripts/docker-smoke.sh $(ARGS)
 
 build-dev: ## install the dev dependencies and compile the sources
 	npm ci
