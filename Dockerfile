@@ -15,7 +15,7 @@ COPY . .
 # gen/ is made again from proto/, the sources must type-check (tsx, which runs
 # them, does not), then the app is laid out in /app as `npm pack` ships it.
 RUN npm run generate \
- && npx tsc --noEmit \
+ && npm run typecheck \
  && bash scripts/stage-app.sh /app
 
 FROM ${NODE_IMAGE} AS runtime

@@ -25,9 +25,9 @@ down: ## stop the stack and remove its containers
 smoke: ## build the image and check it on a Docker engine: healthy, chats, drains
 	bash scripts/docker-smoke.sh $(ARGS)
 
-build-dev: ## install the dev dependencies and compile the sources
+build-dev: ## install the dev dependencies and type-check the sources (tsx runs them as they are)
 	npm ci
-	npm run build
+	npm run typecheck
 
 dev: ## run the server here, restarted when a source file changes
 	npm run dev -- $(ARGS)
