@@ -37,6 +37,9 @@ wait_for() {
   return 1
 }
 
+# Whether container $1's output has a line matching $2: prints yes or no.
+logged() { if docker logs "$1" 2>&1 | grep -- "$2" >/dev/null; then echo yes; else echo no; fi; }
+
 if [ "$build" = 1 ]; then
   step "docker build -t $image ."
   docker build -t "$image" .
@@ -48,18 +51,20 @@ docker run -d --name "$server" --network "$run" "$image" >/dev/null
 wait_for 60 healthy docker inspect -f '{{.State.Health.Status}}' "$server" || fail "the server never turned healthy"
 echo "healthy: $(docker inspect -f '{{(index .State.Health.Log 0).Output}}' "$server" | tr -d '\n')"
 [ "$(docker exec "$server" cat /proc/1/comm)" = tini ] || fail "PID 1 is not tini"
-[ "$(docker exec "$server" id -u)" = 1000 ] || fail "the app does not run as uid 1000"
+# The server is tini's child; its real uid is the first number of the Uid: line.
+app_uid=$(docker exec "$server" sh -c 'read -r child _ < /proc/1/task/1/children; grep "^Uid:" "/proc/$child/status"' | awk '{print $2}')
+[ "$app_uid" = 1000 ] || fail "the app runs as uid $app_uid, not 1000"
 echo "PID 1 is tini; the app runs as uid 1000"
 
 step "chat: one chat-tui container sends, another receives"
 # -i keeps the listener's stdin open, so it stays in the room until removed.
 docker run -d -i --name "$listener" --network "$run" -e CHAT_GRPC_HOST="$server" "$image" \
   node bin/chat-tui.js --plain --name Listener --room smoke >/dev/null
-wait_for 30 1 sh -c "docker logs '$listener' 2>&1 | grep -c 'Listener joined'" || fail "the listener never joined"
+wait_for 30 yes logged "$listener" 'Listener joined' || fail "the listener never joined"
 sent=$(echo "hello from a container" | docker run --rm -i --network "$run" -e CHAT_GRPC_HOST="$server" "$image" \
   node bin/chat-tui.js --plain --name Sender --room smoke)
 echo "$sent" | grep -q '#smoke <Sender> hello from a container' || fail "the sender did not see its own message: $sent"
-wait_for 15 1 sh -c "docker logs '$listener' 2>&1 | grep -c '<Sender> hello from a container'" || fail "the listener did not receive the message"
+wait_for 15 yes logged "$listener" '<Sender> hello from a container' || fail "the listener did not receive the message"
 echo "received: $(docker logs "$listener" 2>&1 | grep '<Sender>')"
 
 step "stop: SIGTERM drains, exit 0"

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'nice-grpc';
@@ -20,6 +21,8 @@ describe('grpc-health-probe', () => {
   let chat: TestServer;
   let notServing: { server: Server; address: string };
   let gone: string;
+  /** A TCP server that accepts connections and never says a word. */
+  let silent: { server: net.Server; address: string };
 
   beforeAll(async () => {
     chat = await TestServer.start();
@@ -33,9 +36,13 @@ describe('grpc-health-probe', () => {
     const stopped = await TestServer.start();
     await stopped.stop();
     gone = stopped.address;
+    const quiet = net.createServer(() => {});
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', resolve));
+    silent = { server: quiet, address: `127.0.0.1:${(quiet.address() as net.AddressInfo).port}` };
   });
   afterAll(async () => {
     await notServing.server.shutdown();
+    silent.server.close();
     await chat.stop();
   });
 
@@ -48,22 +55,21 @@ describe('grpc-health-probe', () => {
     expect(await probe([], { CHAT_GRPC_PORT: String(chat.server.port) })).toEqual({ code: 0, out: `${chat.address}: SERVING\n` });
   });
 
-  it('exits 4 for NOT_SERVING, 3 for a service the server does not know, 2 when nothing answers', async () => {
-    expect(await probe(['--addr', notServing.address])).toEqual({ code: 4, out: `${notServing.address}: not serving (status 2)\n` });
-    const unknown = await probe(['--addr', chat.address, '--service', 'no.such.Service']);
-    expect(unknown.code).toBe(3);
-    expect(unknown.out).toContain('NOT_FOUND');
-    const unreachable = await probe(['--addr', gone, '--timeout', '1000']);
-    expect(unreachable.code).toBe(2);
-    expect(unreachable.out).toContain(`${gone}: unreachable`);
+  it('exits 1, saying why, for NOT_SERVING, a service the server does not know, nothing listening, or no answer in time', async () => {
+    expect(await probe(['--addr', notServing.address])).toEqual({ code: 1, out: `${notServing.address}: not serving (status 2)\n` });
+    expect(await probe(['--addr', chat.address, '--service', 'no.such.Service'])).toMatchObject({ code: 1, out: expect.stringContaining('health check failed: Unknown service') });
+    expect(await probe(['--addr', gone])).toMatchObject({ code: 1, out: expect.stringContaining(`${gone}: unreachable`) });
+    // Accepts the connection and never answers: only the timeout ends the wait.
+    const started = Date.now();
+    expect(await probe(['--addr', silent.address, '--timeout', '300'])).toEqual({ code: 1, out: `${silent.address}: no answer within 300 ms\n` });
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('exits 1 with the usage for arguments it cannot use, and 0 for --help', async () => {
-    for (const args of [['--timeout', '0'], ['--timeout', 'soon'], ['--bogus']]) {
+  it('exits 64 with the usage for arguments it cannot use, and 0 for --help', async () => {
+    for (const args of [['--timeout', '0'], ['--timeout', 'soon'], ['--bogus'], ['--addr='], ['--addr', 'no-port']]) {
       const run = await probe(args);
-      expect({ args, code: run.code }).toEqual({ args, code: 1 });
+      expect({ args, code: run.code, usage: run.out.includes('Usage: grpc-health-probe') }).toEqual({ args, code: 64, usage: true });
     }
-    expect((await probe(['--bogus'])).out).toContain('Usage: grpc-health-probe');
     expect(await probe(['--help'])).toMatchObject({ code: 0, out: expect.stringContaining('Exit codes: 0 serving') });
   });
 });

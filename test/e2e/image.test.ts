@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Dockerfile, envPairs, execForm } from '../helpers/Dockerfile.js';
 import { composeFile } from '../helpers/compose.js';
 import { LineClient } from '../helpers/LineClient.js';
+import { OtlpReceiver } from '../helpers/OtlpReceiver.js';
 import { ServerProcess } from '../helpers/serverProcess.js';
+import { Tmux } from '../helpers/Tmux.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = Dockerfile.read(join(root, 'Dockerfile'));
@@ -42,6 +44,8 @@ describe('the container image, replayed without Docker', () => {
   let image: Image;
   let server: ServerProcess | undefined;
   const clients: LineClient[] = [];
+  let tmux: Tmux | undefined;
+  let collectorReceiver: OtlpReceiver | undefined;
 
   beforeAll(() => {
     // Readable by the unprivileged user the app runs as (mkdtemp makes it 0700).
@@ -50,8 +54,10 @@ describe('the container image, replayed without Docker', () => {
     image = runtimeStage();
   }, 240_000);
   afterAll(async () => {
+    tmux?.kill();
     await Promise.all(clients.map((c) => c.kill()));
     await server?.kill();
+    await collectorReceiver?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -98,8 +104,9 @@ describe('the container image, replayed without Docker', () => {
           if (rest.startsWith('apt-get')) {
             built.aptPackages.push(...(/install\s+(.*?)(?:&&|$)/.exec(rest)?.[1] ?? '').split(/\s+/).filter((w) => w !== '' && !w.startsWith('-')));
           } else {
-            // As written, as root (RUN comes before USER), from npm's cache where it can.
-            execSync(rest, { cwd: at(built.workdir!), env: { ...process.env, ...built.env, npm_config_prefer_offline: 'true' }, stdio: 'ignore' });
+            // As written, as root (RUN comes before USER), with an npm cache of the
+            // image's own: the step ends with `npm cache clean --force`.
+            execSync(rest, { cwd: at(built.workdir!), env: { ...process.env, ...built.env, npm_config_cache: join(scratch, 'npm-cache') }, stdio: 'ignore' });
           }
           break;
         case 'USER':
@@ -124,14 +131,22 @@ describe('the container image, replayed without Docker', () => {
     return built as Image;
   }
 
+  /** The image's user, when the suite can switch to it (as root); else the current user. */
+  function imageUser() {
+    return process.getuid?.() === 0 && image.user ? IMAGE_USERS[image.user] : undefined;
+  }
+
   /** As the image's user, in its workdir, with its environment plus `env`. */
   function asImage(env: Record<string, string>) {
     const home = join(scratch, 'home');
     mkdirSync(home, { recursive: true, mode: 0o777 });
     chmodSync(home, 0o777);
-    const user = image.user ? IMAGE_USERS[image.user] : undefined;
-    const unprivileged = process.getuid?.() === 0 ? user : undefined;
-    return { cwd: join(image.root, image.workdir), env: { ...image.env, HOME: home, ...env }, ...unprivileged };
+    return {
+      cwd: join(image.root, image.workdir),
+      // The base image's PATH (not an ENV of ours); tini reaps orphans as it would as PID 1.
+      env: { PATH: process.env.PATH ?? '', ...image.env, HOME: home, TINI_SUBREAPER: '1', ...env },
+      ...imageUser(),
+    };
   }
 
   it('is node:20 slim, pinned to a release, and runs as a user that is not root', () => {
@@ -177,41 +192,56 @@ describe('the container image, replayed without Docker', () => {
     expect(pattern.test('node_modules/x/index.js')).toBe(true);
   });
 
-  it('serves as its user with its exact command, answers its health check, chats, and drains on SIGTERM', async () => {
-    // 127.0.0.1 and a free port stand in for the container's own network namespace.
-    server = ServerProcess.run([...image.entrypoint, ...image.cmd], asImage({ CHAT_GRPC_HOST: '127.0.0.1', CHAT_GRPC_PORT: '0' }));
+  it('serves as its user with its exact command, answers its health check, chats with compose settings, exports telemetry, and drains on SIGTERM', async () => {
+    // Stand-ins for what compose provides: 127.0.0.1 and free ports for service
+    // names, and a real OTLP/HTTP receiver for the collector.
+    const { services } = composeFile();
+    const collector = (collectorReceiver = await OtlpReceiver.start());
+    const asService = (name: string, env: Record<string, string>) => ({ ...services[name]!.environment, OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, ...env });
+    server = ServerProcess.run([...image.entrypoint, ...image.cmd], asImage(asService('chat-grpc', { CHAT_GRPC_HOST: '127.0.0.1', CHAT_GRPC_PORT: '0' })));
     const port = String(await server.port(30_000));
 
     // tini is the process we started; the server is its child, not running as root.
     const node = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim();
     expect(node).toMatch(/^\d+$/);
     const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${node}/status`, 'utf8'))?.[1];
+    expect(uid).toBe(String(imageUser()?.uid ?? process.getuid?.()));
     expect(uid).not.toBe('0');
 
-    const probe = (env: Record<string, string>) => {
+    const probe = () => {
       const [program = '', ...args] = image.healthcheck.argv;
-      const options = asImage(env);
+      const { cwd, env, uid, gid } = asImage({ CHAT_GRPC_PORT: port });
       try {
-        return { code: 0, out: execFileSync(program, args, { ...options, encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }) };
+        return { code: 0, out: execFileSync(program, args, { cwd, env, uid, gid, encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }) };
       } catch (error) {
         const e = error as { status: number; stderr: string };
         return { code: e.status, out: e.stderr };
       }
     };
-    expect(probe({ CHAT_GRPC_PORT: port })).toEqual({ code: 0, out: `127.0.0.1:${port}: SERVING\n` });
+    expect(probe()).toEqual({ code: 0, out: `127.0.0.1:${port}: SERVING\n` });
 
-    // Two chat-tui clients, started as the compose `client` service starts them.
-    const client = composeFile().services.client!;
-    const clientEnv = { ...(client.environment as Record<string, string>), CHAT_GRPC_HOST: '127.0.0.1', CHAT_GRPC_PORT: port };
+    // chat-tui as the compose `client` service runs it: two in line mode, one in
+    // its full-screen Ink UI in a terminal (the service has a TTY).
+    const clientArgv = [...services.client!.entrypoint!];
+    const clientEnv = asService('client', { CHAT_GRPC_HOST: '127.0.0.1', CHAT_GRPC_PORT: port });
     const [alice, bob] = ['Alice', 'Bob'].map((name) => {
-      const c = LineClient.run([...(client.entrypoint as string[]), '--plain', '--name', name, '--room', 'lobby'], asImage(clientEnv));
+      const c = LineClient.run([...clientArgv, '--plain', '--name', name, '--room', 'lobby'], asImage(clientEnv));
       clients.push(c);
       return c;
     }) as [LineClient, LineClient];
+    tmux = new Tmux();
+    const user = imageUser();
+    const asUser = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups'] : [];
+    const { cwd, env } = asImage(clientEnv);
+    tmux.start('carol', [...asUser, ...clientArgv, '--name', 'Carol', '--room', 'lobby'], { ...env, CI: '0', TERM: 'xterm-256color' }, { width: 100, height: 30, cwd });
     await alice.waitForLine('#lobby', { timeoutMs: 30_000 });
     await bob.waitForLine('#lobby', { timeoutMs: 30_000 });
+    await tmux.waitForText('carol', 'Members (3)', 30_000);
     alice.say('hello from the image');
     await bob.waitForLine(/#lobby <Alice> hello from the image$/, { timeoutMs: 15_000 });
+    await tmux.waitForText('carol', /\d{2}:\d{2} Alice +hello from the image/, 15_000);
+    tmux.sendKeys('carol', 'C-c');
+    expect(await tmux.waitExit('carol', 15_000)).toBe(0);
     alice.end();
     bob.end();
     expect(await alice.waitExit(15_000)).toEqual({ code: 0, signal: null });
@@ -221,7 +251,12 @@ describe('the container image, replayed without Docker', () => {
     expect(await server.waitExit(15_000)).toEqual({ code: 0, signal: null });
     expect(server.logs().map((l) => l.event)).toEqual(expect.arrayContaining(['drain_start', 'drain_end']));
     // With the server gone, the health check says so.
-    expect(probe({ CHAT_GRPC_PORT: port }).code).toBe(2);
+    expect(probe().code).toBe(1);
+
+    // Telemetry reached the "collector": Alice's send and the server's publish in one trace, and the server's counts.
+    const [send] = await collector.waitForSpans((s) => s.service === 'chat-tui' && s.name === 'chat.send', 1);
+    await collector.waitForSpans((s) => s.service === 'chat-grpc' && s.name === 'chat.publish' && s.traceId === send!.traceId, 1);
+    expect(collector.latest('chat.messages.received')).toMatchObject({ service: 'chat-grpc', value: 1 });
   }, 120_000);
 });
 

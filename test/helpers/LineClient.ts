@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ProcessOptions } from './serverProcess.js';
+import { killTree, type ProcessOptions } from './serverProcess.js';
 import { waitFor } from './waitFor.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -93,7 +93,7 @@ export class LineClient {
   /** Kills the process if it is still running and waits for it. */
   async kill(): Promise<void> {
     if (this.exit === undefined) {
-      this.child.kill('SIGKILL');
+      killTree(this.child.pid!);
       await this.waitExit();
     }
   }

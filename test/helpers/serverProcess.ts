@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './waitFor.js';
 
@@ -14,6 +15,30 @@ export interface ProcessOptions {
   env?: Record<string, string>;
   uid?: number;
   gid?: number;
+}
+
+/**
+ * SIGKILL to a process and everything it started (read from /proc): tini, for
+ * one, cannot pass SIGKILL on and puts its child in a process group of its own,
+ * and tsx starts an esbuild service. A survivor would keep the test's pipes open.
+ */
+export function killTree(pid: number): void {
+  const descendants = (of: number): number[] => {
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${of}/task/${of}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // gone already
+    }
+    return children.flatMap((child) => [child, ...descendants(child)]);
+  };
+  for (const target of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
 
 /** A server started as a real process, with its output kept line by line. */
@@ -81,7 +106,7 @@ export class ServerProcess {
   /** Kills the process if it is still running and waits for it. */
   async kill(): Promise<void> {
     if (this.exit === undefined) {
-      this.child.kill('SIGKILL');
+      killTree(this.child.pid!);
       await this.waitExit();
     }
   }
