@@ -13,6 +13,7 @@ import { Tmux } from '../helpers/Tmux.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = Dockerfile.read(join(root, 'Dockerfile'));
+const { services } = composeFile();
 /** The node images' `node` user, which the runtime stage switches to. */
 const IMAGE_USERS: Record<string, { uid: number; gid: number }> = { node: { uid: 1000, gid: 1000 } };
 
@@ -169,8 +170,8 @@ describe('the container image, replayed without Docker', () => {
   });
 
   it('has every path its commands run, and the packages its apt-get step installs are here', () => {
-    const client = composeFile().services.client!;
-    const commands = [[...image.entrypoint, ...image.cmd], image.healthcheck.argv, [...(client.entrypoint as string[])]];
+    const client = services.client!;
+    const commands = [[...image.entrypoint, ...image.cmd], image.healthcheck.argv, [...client.entrypoint!]];
     for (const argv of commands) {
       const [program = '', ...args] = argv;
       if (program.startsWith('/')) expect({ program, exists: existsSync(program) }).toEqual({ program, exists: true });
@@ -195,7 +196,6 @@ describe('the container image, replayed without Docker', () => {
   it('serves as its user with its exact command, answers its health check, chats with compose settings, exports telemetry, and drains on SIGTERM', async () => {
     // Stand-ins for what compose provides: 127.0.0.1 and free ports for service
     // names, and a real OTLP/HTTP receiver for the collector.
-    const { services } = composeFile();
     const collector = (collectorReceiver = await OtlpReceiver.start());
     const asService = (name: string, env: Record<string, string>) => ({ ...services[name]!.environment, OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, ...env });
     server = ServerProcess.run([...image.entrypoint, ...image.cmd], asImage(asService('chat-grpc', { CHAT_GRPC_HOST: '127.0.0.1', CHAT_GRPC_PORT: '0' })));

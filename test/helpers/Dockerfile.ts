@@ -3,8 +3,6 @@ import { readFileSync } from 'node:fs';
 /** One instruction, its continuation lines joined: `RUN a \` + `&& b` is `RUN a && b`. */
 export interface Instruction {
   keyword: string;
-  /** What follows the keyword, flags included. */
-  args: string;
   /** `--name=value` flags in front of the arguments (`COPY --from=build`). */
   flags: Record<string, string>;
   /** The arguments after the flags. */
@@ -49,7 +47,7 @@ export class Dockerfile {
       const [, keyword = '', rawArgs = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
       const instruction = parseInstruction(keyword.toUpperCase(), rawArgs);
       if (instruction.keyword === 'ARG' && stages.length === 0) {
-        const [name = '', value = ''] = instruction.args.split('=');
+        const [name = '', value = ''] = instruction.rest.split('=');
         args[name] = value;
       } else if (instruction.keyword === 'FROM') {
         const [image = '', , name = String(stages.length)] = instruction.rest.split(/\s+/);
@@ -77,7 +75,7 @@ function parseInstruction(keyword: string, args: string): Instruction {
     flags[m[1]!] = m[2]!;
     rest = rest.slice(m[0].length);
   }
-  return { keyword, args, flags, rest };
+  return { keyword, flags, rest };
 }
 
 /** The argv of an exec-form command (`["node", "x.js"]`); shell form is refused, as it would not get signals. */

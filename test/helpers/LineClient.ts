@@ -1,9 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { killTree, type ProcessOptions } from './serverProcess.js';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { killTree, type ProcessOptions, spawnProcess } from './spawnProcess.js';
 import { waitFor } from './waitFor.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** chat-tui (`node bin/chat-tui.js`) as a real process on pipes: stdin kept open, output kept line by line. */
 export class LineClient {
@@ -39,17 +36,9 @@ export class LineClient {
     return LineClient.run([process.execPath, 'bin/chat-tui.js', ...args], { env });
   }
 
-  /** Runs this command as chat-tui (the image test runs the compose client's), in `cwd` (default: the repository). */
-  static run(argv: string[], { cwd = root, env = {}, uid, gid }: ProcessOptions = {}): LineClient {
-    const [command, ...rest] = argv as [string, ...string[]];
-    const child = spawn(command, rest, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      uid,
-      gid,
-    });
-    return new LineClient(child);
+  /** Runs this command as chat-tui (the image test runs the compose client's). */
+  static run(argv: string[], options: ProcessOptions = {}): LineClient {
+    return new LineClient(spawnProcess(argv, options, ['pipe', 'pipe', 'pipe']) as ChildProcessWithoutNullStreams);
   }
 
   /** Everything written to stderr, the unfinished last line included. */

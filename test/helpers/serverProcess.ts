@@ -1,45 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { killTree, type ProcessOptions, spawnProcess } from './spawnProcess.js';
 import { waitFor } from './waitFor.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** `npm start`'s command, run as its own process (the server, not npm, gets the signals). */
 export const startCommand = [process.execPath, '--import', 'tsx', 'src/server/main.ts'];
-
-/** Where and as whom a helper's process runs. */
-export interface ProcessOptions {
-  cwd?: string;
-  /** On top of a clean environment (PATH and HOME only). */
-  env?: Record<string, string>;
-  uid?: number;
-  gid?: number;
-}
-
-/**
- * SIGKILL to a process and everything it started (read from /proc): tini, for
- * one, cannot pass SIGKILL on and puts its child in a process group of its own,
- * and tsx starts an esbuild service. A survivor would keep the test's pipes open.
- */
-export function killTree(pid: number): void {
-  const descendants = (of: number): number[] => {
-    let children: number[] = [];
-    try {
-      children = readFileSync(`/proc/${of}/task/${of}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      // gone already
-    }
-    return children.flatMap((child) => [child, ...descendants(child)]);
-  };
-  for (const target of [pid, ...descendants(pid)]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-}
 
 /** A server started as a real process, with its output kept line by line. */
 export class ServerProcess {
@@ -65,17 +29,9 @@ export class ServerProcess {
     return ServerProcess.run([...startCommand, ...args], { env });
   }
 
-  /** Runs this command as the server (the image test runs the Dockerfile's), in `cwd` (default: the repository), as `uid`/`gid` if given. */
-  static run(argv: string[], { cwd = root, env = {}, uid, gid }: ProcessOptions = {}): ServerProcess {
-    const [command, ...rest] = argv as [string, ...string[]];
-    const child = spawn(command, rest, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid,
-      gid,
-    });
-    return new ServerProcess(child);
+  /** Runs this command as the server (the image test runs the Dockerfile's). */
+  static run(argv: string[], options: ProcessOptions = {}): ServerProcess {
+    return new ServerProcess(spawnProcess(argv, options, ['ignore', 'pipe', 'pipe']));
   }
 
   /** The JSON log lines written so far. */
