@@ -22,10 +22,7 @@ export interface Stage {
  * defaults in FROM, `--flag=value`); a parser directive line is a comment here.
  */
 export class Dockerfile {
-  private constructor(
-    readonly args: Record<string, string>,
-    readonly stages: Stage[],
-  ) {}
+  private constructor(readonly stages: Stage[]) {}
 
   static read(path: string): Dockerfile {
     const lines: string[] = [];
@@ -41,6 +38,7 @@ export class Dockerfile {
       pending = '';
       if (whole !== '') lines.push(whole);
     }
+    // Build arguments declared before the first FROM, with their defaults: FROM lines use them.
     const args: Record<string, string> = {};
     const stages: Stage[] = [];
     for (const line of lines) {
@@ -58,7 +56,7 @@ export class Dockerfile {
         stage.instructions.push(instruction);
       }
     }
-    return new Dockerfile(args, stages);
+    return new Dockerfile(stages);
   }
 
   stage(name: string): Stage {
