@@ -1,5 +1,6 @@
+import { Gate } from '../lib/Gate.js';
 import type { ChatMessage, EncodeEvent, MemberInfo, SequencedEvent } from './events.js';
-import { type EncodeBatch, Fanout } from './Fanout.js';
+import { Fanout } from './Fanout.js';
 import { History } from './History.js';
 import type { Limits } from './limits.js';
 import type { Session } from './Session.js';
@@ -21,6 +22,9 @@ export interface RoomSummary {
   lastSeq: number;
   epoch: string;
 }
+
+/** The longest a room holds joins and leaves, however big it is. */
+const MAX_PRESENCE_HOLD_MS = 1000;
 
 interface Member {
   /** Who, as JoinAcks list it: one object for as long as the member stays. */
@@ -50,12 +54,19 @@ export interface PublishResult {
  * runs to completion synchronously, so commands apply one at a time in arrival
  * order; each event gets the next seq, is encoded once, held in history and
  * queued to every member session without waiting for any of them.
+ *
+ * While any member session holds the room back (it is behind: see Session), the
+ * room is not accepting: the hub lets no publish or join in until it is again, so
+ * publishers are slowed down instead of members being cut off.
  */
 export class Room {
   private seq = 0;
   private readonly members = new Map<string, Member>();
   private readonly fanout: Fanout;
   private readonly history: History;
+  /** Member sessions that are behind and not stalled. */
+  private readonly holding = new Set<Session>();
+  private readonly gate = new Gate();
 
   constructor(
     readonly name: string,
@@ -64,10 +75,35 @@ export class Room {
     private readonly limits: Limits,
     private readonly encode: EncodeEvent,
     private readonly now: () => number,
-    encodeBatch?: EncodeBatch,
+    /** Flush coalesced frames once this many bytes are pending. */
+    runBytes = Infinity,
+    /** Told each time the room stops accepting. */
+    private readonly onPause: () => void = () => {},
   ) {
     this.history = new History(limits.historyEvents, limits.historyBytes);
-    this.fanout = new Fanout(encodeBatch, limits.coalesceMs);
+    this.fanout = new Fanout(runBytes);
+  }
+
+  /** False while a member's queue holds the room back. */
+  get accepting(): boolean {
+    return this.gate.isOpen;
+  }
+
+  /** Resolves once the room accepts publishes and joins again. */
+  whenAccepting(): Promise<void> {
+    return this.gate.whenOpen();
+  }
+
+  /** A member session starts or stops holding the room back. Safe to repeat. */
+  holdBack(session: Session, holds: boolean): void {
+    if (holds) {
+      if (this.holding.has(session)) return;
+      this.holding.add(session);
+      if (this.holding.size === 1) {
+        this.gate.shut();
+        this.onPause();
+      }
+    } else if (this.holding.delete(session) && this.holding.size === 0) this.gate.open();
   }
 
   get isEmpty(): boolean {
@@ -84,6 +120,8 @@ export class Room {
    * user's first session here, the join notice as the room's next event.
    */
   join(session: Session, options: JoinOptions): JoinResult {
+    // Counted from now on; what it is delivered here updates it through session.rooms.
+    this.holdBack(session, session.holdsBack);
     const lastSeq = this.seq;
     let member = this.members.get(session.userId);
     const announce = member === undefined;
@@ -127,7 +165,7 @@ export class Room {
       // frame (the server's telemetry) does not take a replay for a live delivery.
       for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame.subarray());
     }
-    if (announce) this.sequence(this.presence('user_joined', member), this.coalescePresence());
+    if (announce) this.sequence(this.presence('user_joined', member), this.presenceHoldMs());
     return { resumed: resume, recovered, members: this.members.size };
   }
 
@@ -138,12 +176,13 @@ export class Room {
     this.fanout.remove(session);
     if (member.sessions.size === 0) {
       this.members.delete(member.info.userId);
-      const frame = this.sequence(this.presence('user_left', member), this.coalescePresence());
+      const frame = this.sequence(this.presence('user_left', member), this.presenceHoldMs());
       // The leaver is no longer a member, but an explicit leave deserves its answer.
       if (explicit) session.deliver(frame);
     } else if (explicit) {
       session.send({ kind: 'session_left', room: this.name, ...member.info });
     }
+    this.holdBack(session, false);
   }
 
   /** Sequences a chat message from a member session and fans it out. */
@@ -158,7 +197,7 @@ export class Room {
       clientMsgId,
       traceContext,
     };
-    const frame = this.sequence({ kind: 'message', message });
+    const frame = this.sequence({ kind: 'message', message }, this.holdMs(this.limits.coalesceMs));
     return { frame, seq: message.seq, fanout: this.fanout.size };
   }
 
@@ -171,9 +210,21 @@ export class Room {
     return { kind, room: this.name, seq: this.seq + 1, ...member.info };
   }
 
-  /** In a big room, joins and leaves come in storms: coalesce their fan-out. */
-  private coalescePresence(): boolean {
-    return this.fanout.size >= this.limits.presenceCoalesceMembers;
+  /**
+   * In a big room, joins and leaves come in storms, and every flush costs a write
+   * per member: hold them in proportion to the room's size, so that a storm goes
+   * out in few, large runs and its writes take a bounded share of the server.
+   */
+  private presenceHoldMs(): number {
+    const members = this.fanout.size;
+    if (members < this.limits.presenceCoalesceMembers) return this.holdMs(this.limits.coalesceMs);
+    const scaled = Math.min(MAX_PRESENCE_HOLD_MS, (this.limits.presenceCoalesceMs * members) / 1000);
+    return Math.max(0, this.limits.coalesceMs, scaled);
+  }
+
+  /** A linger of 0 ms means no hold at all. */
+  private holdMs(lingerMs: number): number {
+    return lingerMs > 0 ? lingerMs : -1;
   }
 
   /** Delivers held events now (before the server drains). */
@@ -185,11 +236,11 @@ export class Room {
    * Gives the event the next seq, encodes it once, holds it in history and
    * hands it to the fan-out (which may coalesce it for batching sessions).
    */
-  private sequence(event: SequencedEvent, coalesce = false): Uint8Array {
+  private sequence(event: SequencedEvent, holdMs: number): Uint8Array {
     this.seq += 1;
     const frame = this.encode(event);
     this.history.append({ event, frame });
-    this.fanout.send(frame, coalesce);
+    this.fanout.send(frame, holdMs);
     return frame;
   }
 }

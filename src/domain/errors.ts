@@ -73,7 +73,21 @@ export class ImpersonationError extends StreamError {
 /** The session's outbound queue passed its bound: it is cut off and must resume. */
 export class SlowConsumerError extends StreamError {
   override name = 'SlowConsumerError';
+  constructor(
+    message: string,
+    /** Why it was cut off. */
+    readonly reason: CutOffCause,
+  ) {
+    super(message);
+  }
 }
+
+/**
+ * Why a stream was cut off as a slow consumer: no write progress for the write
+ * deadline, its queue past its own bound, or stalled while the server is over its
+ * queue budget.
+ */
+export type CutOffCause = 'write_deadline' | 'queue_bound' | 'budget';
 
 /** The server is draining: the client should reconnect (elsewhere, or later). */
 export class ServerShutdownError extends StreamError {

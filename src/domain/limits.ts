@@ -22,12 +22,24 @@ export interface Limits {
   queueEvents: number;
   /** Most bytes queued for one stream before it is cut off as a slow consumer. */
   queueBytes: number;
+  /** A stream with more bytes queued is behind: its rooms take no publishes or joins until it is under the low-water mark. */
+  queueHighWaterBytes: number;
+  /** A stream that was behind has caught up once at most this many bytes are queued. */
+  queueLowWaterBytes: number;
+  /** How long a stream that is behind may make no write progress before its rooms stop waiting for it, in ms. */
+  stallGraceMs: number;
+  /** How long a stream's output may wait with no write progress before it is cut off, in ms. */
+  writeDeadlineMs: number;
+  /** Most bytes queued for all streams together before publishing pauses server-wide. */
+  queueBudgetBytes: number;
   /** Envelopes per second each stream may send (0: no limit). */
   ratePerSecond: number;
   /** Envelopes a stream may send in a burst above the rate. */
   rateBurst: number;
   /** From this many members on, a room coalesces the fan-out of joins and leaves. */
   presenceCoalesceMembers: number;
+  /** How long such a room holds joins and leaves per 1,000 members, to send them as one run (0: to the end of the event-loop turn). */
+  presenceCoalesceMs: number;
   /** How long a room holds its events to send them as one batch to clients that take batches (0: no wait). */
   coalesceMs: number;
 }
@@ -42,10 +54,16 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   historyBytes: 512 * 1024,
   maxJoinHistory: 200,
   roomGraceMs: 60_000,
-  queueEvents: 4096,
-  queueBytes: 2 * 1024 * 1024,
+  queueEvents: 1_000_000,
+  queueBytes: 16 * 1024 * 1024,
+  queueHighWaterBytes: 256 * 1024,
+  queueLowWaterBytes: 64 * 1024,
+  stallGraceMs: 1000,
+  writeDeadlineMs: 10_000,
+  queueBudgetBytes: 1024 * 1024 * 1024,
   ratePerSecond: 100,
   rateBurst: 500,
   presenceCoalesceMembers: 64,
+  presenceCoalesceMs: 100,
   coalesceMs: 2,
 });

@@ -29,10 +29,18 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private done = false;
   private endError: unknown = undefined;
   private wake: (() => void) | undefined;
-  private roomWaiters: Array<() => void> = [];
   private iterating = false;
+  private aborted = false;
+  private ended: Promise<void> | undefined;
+  private signalEnd: (() => void) | undefined;
+  private droppedAll: Promise<void> | undefined;
+  private signalAbort: (() => void) | undefined;
 
-  constructor(private readonly bounds: QueueBounds = unbounded) {}
+  constructor(
+    private readonly bounds: QueueBounds = unbounded,
+    /** Told the bytes of items that leave the queue, taken by the consumer or dropped. */
+    private readonly onRelease?: (bytes: number) => void,
+  ) {}
 
   /** Items waiting to be consumed. */
   get length(): number {
@@ -70,25 +78,19 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.notify();
   }
 
-  /** Drops what is queued and ends the consumer now with `error`. */
+  /** Drops what is queued and ends the consumer now with `error` (a closed queue already drained keeps how it ended). */
   abort(error: unknown = new QueueAbortedError('queue aborted')): void {
-    if (this.done && this.length === 0) return;
+    if (this.aborted) return;
+    if (!this.done || this.length > 0) this.endError = error;
     this.done = true;
-    this.endError = error;
+    this.aborted = true;
+    const dropped = this.heldBytes;
     this.items = [];
     this.sizes = [];
     this.head = 0;
     this.heldBytes = 0;
     this.notify();
-  }
-
-  /**
-   * Resolves when at most half of each bound is in use, or the queue has ended:
-   * lets a producer pace itself by its consumer without ever overflowing.
-   */
-  whenRoom(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (dropped > 0) this.onRelease?.(dropped);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
@@ -118,6 +120,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
           this.heldBytes -= bytes;
           this.head = end;
           this.compact();
+          this.onRelease?.(bytes);
           yield batch;
           continue;
         }
@@ -131,15 +134,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       // The consumer may stop early (break, or an error thrown into it): nothing
       // will read what is left, so free it.
       this.abort(this.endError ?? new QueueAbortedError('consumer stopped'));
-      this.releaseRoomWaiters();
     }
-  }
-
-  private hasRoom(): boolean {
-    return (
-      this.done ||
-      (this.length <= this.bounds.maxItems / 2 && this.heldBytes <= this.bounds.maxBytes / 2)
-    );
   }
 
   private compact(): void {
@@ -154,19 +149,25 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
-    if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoomWaiters();
   }
 
-  private releaseRoomWaiters(): void {
-    const waiters = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const resolve of waiters) resolve();
+  /** Resolves once the queue is closed or aborted (its consumer may still be draining it). */
+  whenEnded(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return (this.ended ??= new Promise<void>((resolve) => (this.signalEnd = resolve)));
+  }
+
+  /** Resolves once the queue is aborted: what was queued is dropped and nothing more will be taken. */
+  whenAborted(): Promise<void> {
+    if (this.aborted) return Promise.resolve();
+    return (this.droppedAll ??= new Promise<void>((resolve) => (this.signalAbort = resolve)));
   }
 
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
-    if (this.done) this.releaseRoomWaiters();
+    if (this.done) this.signalEnd?.();
+    if (this.aborted) this.signalAbort?.();
   }
 }

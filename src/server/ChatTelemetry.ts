@@ -13,6 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { Status } from 'nice-grpc';
+import type { CutOffCause } from '../domain/errors.js';
 import type { Hub } from '../domain/Hub.js';
 import type { JoinResult, PublishResult } from '../domain/Room.js';
 import type { Session } from '../domain/Session.js';
@@ -117,11 +118,16 @@ export class ChatTelemetry {
     if (errorCode !== undefined && errorCode !== 'SLOW_CONSUMER') this.error(errorCode);
   }
 
-  /** A session was cut off as a slow consumer, now. */
-  cutOff(): void {
+  /** A session was cut off as a slow consumer, now, for this cause. */
+  cutOff(cause: CutOffCause): void {
     if (!this.enabled) return;
-    this.instruments.cutoffs.add(1);
+    this.instruments.cutoffs.add(1, { 'chat.cutoff.cause': cause });
     this.error('SLOW_CONSUMER');
+  }
+
+  /** A room stopped taking publishes and joins, or the whole server did (backpressure). */
+  paused(scope: 'room' | 'server'): void {
+    if (this.enabled) this.instruments.pauses.add(1, { 'chat.pause.scope': scope });
   }
 
   /** A unary RPC's duration. */

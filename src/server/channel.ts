@@ -3,18 +3,30 @@ import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
 import { InvalidRequestError, RoomRequestError, ServerShutdownError, SlowConsumerError } from '../domain/errors.js';
-import type { Hub } from '../domain/Hub.js';
+import type { Admission, Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
 import type { ChatTelemetry } from './ChatTelemetry.js';
 import { packFrames } from './encodeBatch.js';
+import { frameWrites } from './frameMessages.js';
+import { FramedWrite } from './FramedWrite.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
-/** Most bytes taken from the queue at once, and so the largest packed batch (a client takes 4 MiB by default). */
-const MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * Most bytes taken from a queue at once, and so the largest write and the
+ * largest run a room packs: big enough that a write's fixed cost is spread over
+ * hundreds of events, small enough that a slow reader still shows progress often.
+ */
+export const MAX_WRITE_BYTES = 64 * 1024;
 
 /** Whether the server still takes new streams. */
 export interface Gate {
   readonly draining: boolean;
+}
+
+/** How the handler writes a session's queue. */
+export interface WriteOptions {
+  /** Write what waits in the queue as one FramedWrite (the grpc-js hook is installed). */
+  coalesce: boolean;
 }
 
 /**
@@ -23,11 +35,11 @@ export interface Gate {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce }: WriteOptions) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
     context: CallContext,
-  ): AsyncGenerator<Uint8Array, void, undefined> {
+  ): AsyncGenerator<Uint8Array | FramedWrite, void, undefined> {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
     const session = hub.openSession();
     const started = performance.now();
@@ -52,10 +64,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
     let outcome: unknown;
     let failure: unknown;
     try {
-      for await (const frames of session.queue.batches(MAX_BATCH_BYTES)) {
-        telemetry.written(session, frames);
-        yield* session.batching ? packFrames(frames) : frames;
-      }
+      yield* coalesce ? framedWrites(session, telemetry) : eventWrites(session, telemetry);
     } catch (error) {
       failure = error;
       outcome = context.signal.aborted ? context.signal.reason : toServerError(error);
@@ -80,6 +89,45 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
   };
 }
 
+/**
+ * Everything waiting in the queue, as few writes as fit MAX_WRITE_BYTES. One write
+ * is handed to grpc-js at a time: what arrives meanwhile waits in the queue, where
+ * it counts for backpressure and is written with the next. Each write's start
+ * is the session's write progress.
+ */
+async function* framedWrites(session: Session, telemetry: ChatTelemetry): AsyncGenerator<FramedWrite, void, undefined> {
+  let started: (() => void) | undefined;
+  const onStart = () => {
+    session.writePending = false;
+    session.progressed();
+    started?.();
+  };
+  for await (const frames of session.queue.batches(MAX_WRITE_BYTES)) {
+    telemetry.written(session, frames);
+    for (const bytes of frameWrites(session.batching ? packFrames(frames) : frames, MAX_WRITE_BYTES)) {
+      session.writePending = true;
+      yield new FramedWrite(bytes, onStart);
+      // Usually grpc-js started it at once; else the write before it is still under way.
+      if (session.writePending) {
+        await Promise.race([new Promise<void>((resolve) => (started = resolve)), session.queue.whenAborted()]);
+        started = undefined;
+      }
+    }
+  }
+}
+
+/** One write per event (or per batch, for a stream that takes batches): what grpc-js does without the hook. */
+async function* eventWrites(session: Session, telemetry: ChatTelemetry): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const frames of session.queue.batches(MAX_WRITE_BYTES)) {
+    telemetry.written(session, frames);
+    for (const frame of session.batching ? packFrames(frames) : frames) {
+      yield frame;
+      // nice-grpc asks for the next one once grpc-js took this one.
+      session.progressed();
+    }
+  }
+}
+
 async function readRequests(
   hub: Hub,
   session: Session,
@@ -88,9 +136,14 @@ async function readRequests(
   stream: Context | undefined,
 ): Promise<void> {
   for await (const envelope of requests) {
-    // Read no faster than the client reads its own events: a client that stops
-    // reading is paced by HTTP/2 flow control instead of growing our queue.
-    await session.queue.whenRoom();
+    // Backpressure: a request waits, unread behind it, while its room or the
+    // server is behind, or while its own stream is; HTTP/2 flow control then
+    // slows the client down instead of anyone's queue growing.
+    const [kind, room] = admissionOf(envelope);
+    for (let wait = hub.admission(session, kind, room); wait !== undefined; wait = hub.admission(session, kind, room)) {
+      await Promise.race([wait, session.queue.whenEnded()]);
+      if (session.queue.closed) return;
+    }
     if (session.queue.closed) return;
     try {
       telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
@@ -100,6 +153,12 @@ async function readRequests(
       session.send(toErrorNotice(error));
     }
   }
+}
+
+function admissionOf({ message }: ClientEnvelope): [Admission, string] {
+  if (message?.$case === 'chat') return ['publish', message.value.room];
+  if (message?.$case === 'join') return ['join', message.value.room];
+  return ['other', ''];
 }
 
 function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetry: ChatTelemetry): void {

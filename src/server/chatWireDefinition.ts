@@ -1,4 +1,5 @@
 import { ClientEnvelope, ListRoomsRequest, ListRoomsResponse, ServerEvent } from '../../gen/chat/v1/chat.js';
+import { FramedWrite } from './FramedWrite.js';
 
 /**
  * nice-grpc passes what a serializer returns through Buffer.from(), which copies
@@ -7,7 +8,9 @@ import { ClientEnvelope, ListRoomsRequest, ListRoomsResponse, ServerEvent } from
  * (grpc-js still makes its own, with the gRPC message header). The type says
  * Buffer because that is the contract; Buffer.from treats both alike.
  */
-function handOver(frame: Uint8Array): Buffer {
+function handOver(frame: Uint8Array | FramedWrite): Buffer {
+  // The hook (FramedWrite.install) writes these before any serializer sees them.
+  if (frame instanceof FramedWrite) throw new Error('a FramedWrite reached the serializer: the grpc-js hook is not installed');
   if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength) return frame.buffer as unknown as Buffer;
   return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
 }
@@ -16,7 +19,8 @@ function handOver(frame: Uint8Array): Buffer {
  * ChatService as the server serves it. The same paths and messages as the
  * generated ChatServiceDefinition, except that Channel's responses are
  * ServerEvents already encoded by the domain, once per broadcast for all
- * receivers, so they pass through unchanged instead of being encoded per receiver.
+ * receivers, so they pass through unchanged instead of being encoded per receiver,
+ * or FramedWrites of several such events, which the grpc-js hook writes as they are.
  */
 export const chatWireDefinition = {
   channel: {

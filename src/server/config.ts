@@ -8,6 +8,10 @@ export interface ServerConfig {
   port: number;
   limits: Limits;
   maxMessageBytes: number;
+  /** Largest event sent; passed to grpc-js, and no coalesced write is larger. */
+  maxSendMessageBytes: number;
+  /** Write the events waiting for a stream in one HTTP/2 write (FramedWrite). */
+  coalesceWrites: boolean;
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
   drainGraceMs: number;
@@ -64,9 +68,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     roomGraceMs: n('roomGraceMs'),
     queueEvents: n('queueEvents'),
     queueBytes: n('queueBytes'),
+    queueHighWaterBytes: n('queueHighWaterBytes'),
+    queueLowWaterBytes: n('queueLowWaterBytes'),
+    stallGraceMs: n('stallGraceMs'),
+    writeDeadlineMs: n('writeDeadlineMs'),
+    queueBudgetBytes: n('queueBudgetBytes'),
     ratePerSecond: n('ratePerSecond'),
     rateBurst: n('rateBurst'),
     presenceCoalesceMembers: n('presenceCoalesceMembers'),
+    presenceCoalesceMs: n('presenceCoalesceMs'),
     coalesceMs: n('coalesceMs'),
   };
   // A resume replays up to a whole history into the queue at once: it must fit.
@@ -80,11 +90,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
       `CHAT_QUEUE_BYTES=${limits.queueBytes} must be more than twice CHAT_HISTORY_BYTES (${2 * limits.historyBytes}), so a resume fits in the queue`,
     );
   }
+  if (limits.queueLowWaterBytes >= limits.queueHighWaterBytes || limits.queueHighWaterBytes >= limits.queueBytes) {
+    throw new ConfigError(
+      `CHAT_QUEUE_LOW_WATER_BYTES=${limits.queueLowWaterBytes} < CHAT_QUEUE_HIGH_WATER_BYTES=${limits.queueHighWaterBytes} < CHAT_QUEUE_BYTES=${limits.queueBytes} must hold`,
+    );
+  }
+  if (limits.stallGraceMs >= limits.writeDeadlineMs) {
+    throw new ConfigError(`CHAT_STALL_GRACE_MS=${limits.stallGraceMs} must be less than CHAT_WRITE_DEADLINE_MS=${limits.writeDeadlineMs}`);
+  }
+  if (limits.queueBudgetBytes < limits.queueBytes) {
+    throw new ConfigError(`CHAT_QUEUE_BUDGET_BYTES=${limits.queueBudgetBytes} must be at least CHAT_QUEUE_BYTES=${limits.queueBytes} (one stream's bound)`);
+  }
   return {
     host,
     port: n('port'),
     limits,
     maxMessageBytes: n('maxMessageBytes'),
+    maxSendMessageBytes: n('maxSendMessageBytes'),
+    coalesceWrites: n('coalesceWrites') === 1,
     keepaliveTimeMs: n('keepaliveTimeMs'),
     keepaliveTimeoutMs: n('keepaliveTimeoutMs'),
     drainGraceMs: n('drainGraceMs'),

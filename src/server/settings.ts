@@ -10,7 +10,16 @@ export interface Setting<K extends string> {
   doc: string;
 }
 
-type ServerKey = 'port' | 'drainGraceMs' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'maxMessageBytes' | 'traceDeliveries' | 'traceSamplePercent';
+type ServerKey =
+  | 'port'
+  | 'drainGraceMs'
+  | 'keepaliveTimeMs'
+  | 'keepaliveTimeoutMs'
+  | 'maxMessageBytes'
+  | 'maxSendMessageBytes'
+  | 'coalesceWrites'
+  | 'traceDeliveries'
+  | 'traceSamplePercent';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -20,6 +29,7 @@ const HOUR = 3_600_000;
 export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'port', env: 'CHAT_GRPC_PORT', default: 50051, min: 0, max: 65535, doc: 'TCP port to listen on (0 picks a free one)' },
   { key: 'maxMessageBytes', env: 'CHAT_MAX_MESSAGE_BYTES', default: 16 * KIB, min: 1 * KIB, max: 4 * MIB, doc: 'largest envelope accepted; a larger one ends the stream with RESOURCE_EXHAUSTED' },
+  { key: 'maxSendMessageBytes', env: 'CHAT_MAX_SEND_MESSAGE_BYTES', default: 4 * MIB, min: 256 * KIB, max: 64 * MIB, doc: 'largest event the server sends (gRPC clients take 4 MiB by default); a larger one ends its stream with RESOURCE_EXHAUSTED' },
   { key: 'maxContentBytes', env: 'CHAT_MAX_CONTENT_BYTES', default: defaultLimits.maxContentBytes, min: 1, max: 1 * MIB, doc: 'largest message content in UTF-8 bytes (INVALID_CONTENT above it)' },
   { key: 'maxRoomLength', env: 'CHAT_MAX_ROOM_LENGTH', default: defaultLimits.maxRoomLength, min: 1, max: 1024, doc: 'longest room name; rooms are letters, digits, `.` `_` `-`' },
   { key: 'maxUserIdLength', env: 'CHAT_MAX_USER_ID_LENGTH', default: defaultLimits.maxUserIdLength, min: 1, max: 1024, doc: 'longest user id; user ids are letters, digits, `.` `_` `@` `-`' },
@@ -29,12 +39,19 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'historyBytes', env: 'CHAT_HISTORY_BYTES', default: defaultLimits.historyBytes, min: 0, max: 1024 * MIB, doc: 'encoded bytes each room holds for history and resume' },
   { key: 'maxJoinHistory', env: 'CHAT_MAX_JOIN_HISTORY', default: defaultLimits.maxJoinHistory, min: 0, max: 100_000, doc: 'most messages a JoinAck carries, whatever `history` asks' },
   { key: 'roomGraceMs', env: 'CHAT_ROOM_GRACE_MS', default: defaultLimits.roomGraceMs, min: 0, max: 24 * HOUR, doc: 'how long an empty room keeps its history and sequence' },
-  { key: 'queueEvents', env: 'CHAT_QUEUE_EVENTS', default: defaultLimits.queueEvents, min: 16, max: 10_000_000, doc: 'events queued for one stream before it is cut off (SLOW_CONSUMER)' },
+  { key: 'queueHighWaterBytes', env: 'CHAT_QUEUE_HIGH_WATER_BYTES', default: defaultLimits.queueHighWaterBytes, min: 1 * KIB, max: 1024 * MIB, doc: 'a stream with more bytes queued is behind: its rooms read no publishes or joins until it is back under the low-water mark (the senders wait, nothing is lost)' },
+  { key: 'queueLowWaterBytes', env: 'CHAT_QUEUE_LOW_WATER_BYTES', default: defaultLimits.queueLowWaterBytes, min: 0, max: 512 * MIB, doc: 'a stream that was behind has caught up once at most this many bytes are queued for it' },
+  { key: 'stallGraceMs', env: 'CHAT_STALL_GRACE_MS', default: defaultLimits.stallGraceMs, min: 10, max: HOUR, doc: 'a stream that is behind and writes nothing for this long stops holding its rooms back' },
+  { key: 'writeDeadlineMs', env: 'CHAT_WRITE_DEADLINE_MS', default: defaultLimits.writeDeadlineMs, min: 20, max: 2 * HOUR, doc: 'a stream whose output waits this long with no write progress is cut off (SLOW_CONSUMER)' },
+  { key: 'queueEvents', env: 'CHAT_QUEUE_EVENTS', default: defaultLimits.queueEvents, min: 16, max: 100_000_000, doc: 'events queued for one stream before it is cut off (SLOW_CONSUMER)' },
   { key: 'queueBytes', env: 'CHAT_QUEUE_BYTES', default: defaultLimits.queueBytes, min: 16 * KIB, max: 4096 * MIB, doc: 'bytes queued for one stream before it is cut off (SLOW_CONSUMER)' },
+  { key: 'queueBudgetBytes', env: 'CHAT_QUEUE_BUDGET_BYTES', default: defaultLimits.queueBudgetBytes, min: 64 * KIB, max: 64 * 1024 * MIB, doc: 'bytes queued for all streams together (each counts what it has to write) before the server takes no publishes or joins; streams that stopped taking bytes are cut off first; resumes under three quarters' },
   { key: 'ratePerSecond', env: 'CHAT_RATE_PER_SECOND', default: defaultLimits.ratePerSecond, min: 0, max: 1_000_000, doc: 'envelopes per second per stream (RATE_LIMITED above it); 0 turns the limit off' },
   { key: 'rateBurst', env: 'CHAT_RATE_BURST', default: defaultLimits.rateBurst, min: 1, max: 1_000_000, doc: 'envelopes a stream may send at once above the rate' },
-  { key: 'presenceCoalesceMembers', env: 'CHAT_PRESENCE_COALESCE_MEMBERS', default: defaultLimits.presenceCoalesceMembers, min: 1, max: 10_000_000, doc: 'from this many members on, a room sends the joins and leaves of one event-loop turn as one batch to clients that accept batches' },
-  { key: 'coalesceMs', env: 'CHAT_COALESCE_MS', default: defaultLimits.coalesceMs, min: 0, max: 1000, doc: 'how long a room holds its events to send them as one batch to clients that take batches: fewer writes for a little latency; 0 sends at once' },
+  { key: 'presenceCoalesceMembers', env: 'CHAT_PRESENCE_COALESCE_MEMBERS', default: defaultLimits.presenceCoalesceMembers, min: 1, max: 10_000_000, doc: 'from this many members on, a room coalesces its joins and leaves (CHAT_PRESENCE_COALESCE_MS)' },
+  { key: 'presenceCoalesceMs', env: 'CHAT_PRESENCE_COALESCE_MS', default: defaultLimits.presenceCoalesceMs, min: 0, max: 1000, doc: 'how long such a room holds its joins and leaves per 1,000 members (at most 1 s), to send them as one run: a storm costs a few writes per member, not one per join; 0 holds them to the end of the event-loop turn' },
+  { key: 'coalesceMs', env: 'CHAT_COALESCE_MS', default: defaultLimits.coalesceMs, min: 0, max: 1000, doc: 'how long a room holds its events to send them to each member in one write: fewer writes for a little latency; 0 sends at once' },
+  { key: 'coalesceWrites', env: 'CHAT_COALESCE_WRITES', default: 1, min: 0, max: 1, doc: 'write the events waiting for a stream in one HTTP/2 write (1), or one write per event (0: no grpc-js hook)' },
   { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
   { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
   { key: 'traceSamplePercent', env: 'CHAT_TRACE_SAMPLE_PERCENT', default: 1, min: 0, max: 100, doc: 'with telemetry on and `OTEL_TRACES_SAMPLER` unset: percent of traces that start at the server (a stream or message from a client that sends no trace context) that are kept; what a client traces is always kept' },

@@ -5,12 +5,14 @@ import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
 import { withTimeout } from '../lib/withTimeout.js';
-import { channelHandler } from './channel.js';
+import { channelHandler, MAX_WRITE_BYTES } from './channel.js';
 import { ChatTelemetry } from './ChatTelemetry.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
 import { encodeBatch } from './encodeBatch.js';
 import { encodeEvent } from './encodeEvent.js';
+import { FramedWrite } from './FramedWrite.js';
+import { frameMessages } from './frameMessages.js';
 import { loadDescriptorSet } from './loadDescriptorSet.js';
 import { createTerminator } from './terminator.js';
 
@@ -46,12 +48,22 @@ export interface ServerOptions {
 
 export async function startChatServer(config: ServerConfig, { logger, telemetry: observed = false }: ServerOptions = {}): Promise<ChatServer> {
   const log = logger ?? pino({ level: config.logLevel });
+  // Coalesced writes need the grpc-js hook; without it (turned off, or a grpc-js
+  // it was not checked against) every event is its own write, as grpc-js does.
+  const refusal = config.coalesceWrites ? FramedWrite.install() : 'turned off (CHAT_COALESCE_WRITES=0)';
+  const coalesce = refusal === undefined;
+  if (config.coalesceWrites && !coalesce) log.warn({ event: 'coalesced_writes_off', reason: refusal });
   // With telemetry on, the encoders also time each event from sequenced to written.
+  const packed = (pack: (frames: Uint8Array[]) => Uint8Array) => (observed ? (frames: Uint8Array[]) => telemetry.packed(pack(frames), frames) : pack);
   const hub: Hub = new Hub({
     limits: config.limits,
     encode: observed ? (event) => telemetry.encoded(encodeEvent(event), event.kind === 'message') : encodeEvent,
-    encodeBatch: observed ? (frames) => telemetry.packed(encodeBatch(frames), frames) : encodeBatch,
-    onCutOff: observed ? () => telemetry.cutOff() : undefined,
+    encodeBatch: packed(encodeBatch),
+    // For clients without batch_events: a room's events as framed gRPC messages, packed once for all of them.
+    encodeRun: coalesce ? packed(frameMessages) : undefined,
+    maxRunBytes: MAX_WRITE_BYTES,
+    onCutOff: observed ? (_session, cause) => telemetry.cutOff(cause) : undefined,
+    onPause: observed ? (scope) => telemetry.paused(scope) : undefined,
   });
   const telemetry = new ChatTelemetry(observed, hub, config.traceDeliveries);
   const gate = { draining: false };
@@ -60,6 +72,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
 
   const plain = createServer({
     'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': config.maxSendMessageBytes,
     // Ping idle connections and close those that do not answer, so a peer that
     // vanished without a FIN (half-open) has its streams ended and sessions freed
     // within keepaliveTimeMs + keepaliveTimeoutMs.
@@ -72,7 +85,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   const server = observed ? plain.use((await import('nice-grpc-opentelemetry')).openTelemetryServerMiddleware()) : plain;
 
   server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log, telemetry),
+    channel: channelHandler(hub, gate, log, telemetry, { coalesce }),
     async listRooms() {
       const started = performance.now();
       const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
@@ -87,7 +100,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   health.setStatus('healthy', SERVICE);
 
   const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
-  log.info({ event: 'listening', host: config.host, port });
+  log.info({ event: 'listening', host: config.host, port, coalescedWrites: coalesce });
 
   let drained: Promise<void> | undefined;
   async function drain(): Promise<void> {
@@ -102,7 +115,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     const closed = await withTimeout(server.shutdown(), Math.max(0, deadline - Date.now()));
     if (!closed) server.forceShutdown();
     hub.dispose();
-    log.info({ event: 'drain_end', forced: !closed, streamsLeft: hub.sessionCount });
+    log.info({ event: 'drain_end', forced: !closed, streamsLeft: hub.sessionCount, backpressure: hub.backpressure });
   }
 
   return {

@@ -206,75 +206,51 @@ describe('AsyncQueue', () => {
     expect(queue.bytes).toBe(0);
   });
 
-  it('whenRoom() resolves at once while at most half of each bound is used', async () => {
-    const queue = new AsyncQueue<number>({ maxItems: 4, maxBytes: 100 });
-    await queue.whenRoom();
-    queue.push(1, 25);
-    queue.push(2, 25);
-    // 2 of 4 items, 50 of 100 bytes: exactly half is still room.
-    const room = track(queue.whenRoom());
-    await settle();
-    expect(room.done).toBe(true);
+  it('tells onRelease the bytes of every item that leaves: taken in a batch, or dropped by abort', async () => {
+    const released: number[] = [];
+    const queue = new AsyncQueue<number>({ maxItems: 10, maxBytes: 100 }, (bytes) => released.push(bytes));
+    queue.push(1, 10);
+    queue.push(2, 20);
+    queue.push(3, 30);
+    const batches = queue.batches(35);
+    expect((await batches.next()).value).toEqual([1, 2]);
+    expect(released).toEqual([30]);
+    queue.push(4, 5);
+    queue.abort();
+    expect(released).toEqual([30, 35]);
+    await expect(batches.next()).rejects.toBeInstanceOf(QueueAbortedError);
+    expect(released).toEqual([30, 35]); // nothing twice
   });
 
-  it('whenRoom() waits while over half the item bound and resolves once consumed down to half', async () => {
-    const queue = new AsyncQueue<number>({ maxItems: 4, maxBytes: Infinity });
-    for (let i = 1; i <= 4; i++) queue.push(i);
-    const room = track(queue.whenRoom());
-    const iterator = queue[Symbol.asyncIterator]();
-    await iterator.next(); // 3 left
+  it('whenEnded() waits while the queue is open and resolves on close or abort', async () => {
+    const open = new AsyncQueue<number>();
+    const ended = track(open.whenEnded());
+    open.push(1);
     await settle();
-    expect(room.done).toBe(false);
-    await iterator.next(); // 2 left: half
+    expect(ended.done).toBe(false);
+    open.close();
     await settle();
-    expect(room.done).toBe(true);
-  });
+    expect(ended.done).toBe(true);
+    await open.whenEnded(); // and at once, after
 
-  it('whenRoom() waits while over half the byte bound and resolves once consumed down to half', async () => {
-    const queue = new AsyncQueue<number>({ maxItems: Infinity, maxBytes: 100 });
-    queue.push(1, 40);
-    queue.push(2, 40);
-    queue.push(3, 20);
-    const room = track(queue.whenRoom());
-    const iterator = queue[Symbol.asyncIterator]();
-    await iterator.next(); // 60 bytes left
-    await settle();
-    expect(room.done).toBe(false);
-    await iterator.next(); // 20 bytes left
-    await settle();
-    expect(room.done).toBe(true);
-  });
-
-  it('whenRoom() resolves when the queue is closed, aborted, or its consumer stops', async () => {
-    const full = () => {
-      const queue = new AsyncQueue<number>({ maxItems: 2, maxBytes: Infinity });
-      queue.push(1);
-      queue.push(2);
-      return queue;
-    };
-
-    const closed = full();
-    const onClose = track(closed.whenRoom());
-    await settle();
-    expect(onClose.done).toBe(false);
-    closed.close();
-    await settle();
-    expect(onClose.done).toBe(true);
-
-    const aborted = full();
-    const onAbort = track(aborted.whenRoom());
+    const aborted = new AsyncQueue<number>();
+    const onAbort = track(aborted.whenEnded());
     aborted.abort();
     await settle();
     expect(onAbort.done).toBe(true);
+  });
 
-    const stopped = full();
-    stopped.push(3); // refused: still 2 items
-    const onStop = track(stopped.whenRoom());
-    for await (const _ of stopped) break;
+  it('whenAborted() waits through a close (the consumer still drains) and resolves on abort', async () => {
+    const queue = new AsyncQueue<number>();
+    const aborted = track(queue.whenAborted());
+    queue.push(1);
+    queue.close();
     await settle();
-    expect(onStop.done).toBe(true);
-    // And a later call does not wait either.
-    await stopped.whenRoom();
+    expect(aborted.done).toBe(false);
+    queue.abort();
+    await settle();
+    expect(aborted.done).toBe(true);
+    await queue.whenAborted();
   });
 
   it('has a single consumer: a second iteration is refused and the first goes on', async () => {

@@ -581,6 +581,213 @@ describe('Hub', () => {
     });
   });
 
+  describe('backpressure', () => {
+    /** A tracker of whether a promise has settled, without waiting on time. */
+    function track(promise: Promise<unknown> | undefined): { readonly done: boolean } {
+      const state = { done: promise === undefined };
+      void promise?.then(() => (state.done = true));
+      return state;
+    }
+    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const marks = { queueHighWaterBytes: 600, queueLowWaterBytes: 200 };
+    /** Publishes as alice until the slow member is behind (past the high-water mark). */
+    async function fallBehind(alice: Inbox, slow: Inbox): Promise<void> {
+      for (let i = 0; !slow.session.behind; i++) {
+        if (i > 100) throw new Error('never fell behind');
+        say(alice, 'general', `m${i}`);
+        await alice.take();
+      }
+    }
+
+    it('a member past the high-water mark holds its room: publishes and joins wait until it is under the low-water mark', async () => {
+      newHub(marks);
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      const elsewhere = joined('carol', 'elsewhere');
+      await fallBehind(alice, slow);
+      expect(slow.session.queue.bytes).toBeGreaterThan(600);
+
+      const publish = track(hub.admission(alice.session, 'publish', 'general'));
+      const join = track(hub.admission(open().session, 'join', 'general'));
+      // Other rooms, and requests that add nothing to the room, go on.
+      expect(hub.admission(elsewhere.session, 'publish', 'elsewhere')).toBeUndefined();
+      expect(hub.admission(alice.session, 'other', '')).toBeUndefined();
+      expect(hub.paused()).toEqual({ rooms: 1, server: false });
+      await settle();
+      expect([publish.done, join.done]).toEqual([false, false]);
+
+      await slow.take();
+      await settle();
+      expect([publish.done, join.done]).toEqual([true, true]);
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeUndefined();
+      expect(slow.session.queue.closed).toBe(false);
+    });
+
+    it('a stream that is behind has its own requests wait, whatever their room', async () => {
+      newHub(marks);
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      await fallBehind(alice, slow);
+      const own = track(hub.admission(slow.session, 'other', ''));
+      await settle();
+      expect(own.done).toBe(false);
+      await slow.take();
+      await settle();
+      expect(own.done).toBe(true);
+    });
+
+    it('after the stall grace a member that writes nothing stops holding the room; after the write deadline it is cut off', async () => {
+      const cutOff: string[] = [];
+      hub = new Hub({
+        limits: testLimits({ ...marks, stallGraceMs: 100, writeDeadlineMs: 400 }),
+        encode,
+        onCutOff: (session, cause) => cutOff.push(`${session.userId}:${cause}`),
+      });
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      await fallBehind(alice, slow);
+      expect(hub.sweepMs).toBe(25);
+      // Rounds are counted from the first that sees output waiting: more than the grace (100 ms = 4 rounds) must pass.
+      for (let i = 0; i < 4; i++) hub.sweep();
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeDefined();
+      hub.sweep();
+      expect(slow.session.stalled).toBe(true);
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeUndefined();
+      // The room goes on without it.
+      for (let i = 0; i < 5; i++) say(alice, 'general', `more${i}`);
+      for (let i = 5; i < 16; i++) hub.sweep();
+      expect(slow.session.queue.closed).toBe(false);
+      hub.sweep(); // the 17th round: past 400 ms
+      expect(slow.session.queue.closed).toBe(true);
+      const error = await slow.end();
+      expect(error).toBeInstanceOf(SlowConsumerError);
+      expect((error as SlowConsumerError).reason).toBe('write_deadline');
+      expect((error as Error).message).toContain('no write progress for 400 ms');
+      await settle();
+      expect(cutOff).toEqual(['slow:write_deadline']);
+      expect(hub.sessionCount).toBe(1);
+      await alice.take();
+      expect(alice.summary().at(-1)).toBe('user_left:slow:' + lastSeq('general'));
+    });
+
+    it('a member whose writes go on is never counted idle, however long it stays behind', () => {
+      newHub({ ...marks, stallGraceMs: 100, writeDeadlineMs: 400 });
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      for (let i = 0; i < 20; i++) say(alice, 'general', `m${i}`);
+      expect(slow.session.behind).toBe(true);
+      for (let i = 0; i < 100; i++) {
+        slow.session.progressed();
+        hub.sweep();
+      }
+      expect(slow.session.stalled).toBe(false);
+      expect(slow.session.queue.closed).toBe(false);
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeDefined();
+    });
+
+    it('a stalled member that catches up holds its rooms again the next time it falls behind', async () => {
+      newHub({ ...marks, stallGraceMs: 100, writeDeadlineMs: 400 });
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      await fallBehind(alice, slow);
+      for (let i = 0; i < 5; i++) hub.sweep();
+      expect(slow.session.stalled).toBe(true);
+      await slow.take();
+      expect([slow.session.behind, slow.session.stalled]).toEqual([false, false]);
+      await fallBehind(alice, slow);
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeDefined();
+    });
+
+    it('a member that is behind releases the room when it leaves it, or when its stream ends', async () => {
+      newHub(marks);
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      hub.join(slow.session, joinCmd('', 'other'));
+      const bob = joined('bob', 'other');
+      await fallBehind(alice, slow);
+      expect(hub.paused().rooms).toBe(2);
+      hub.leave(slow.session, { userId: '', room: 'general' });
+      expect(hub.admission(alice.session, 'publish', 'general')).toBeUndefined();
+      expect(hub.admission(bob.session, 'publish', 'other')).toBeDefined();
+      hub.closeSession(slow.session);
+      expect(hub.admission(bob.session, 'publish', 'other')).toBeUndefined();
+      expect(hub.paused()).toEqual({ rooms: 0, server: false });
+    });
+
+    it('past the queue budget every publish and join waits, until all queues are under three quarters of it', async () => {
+      newHub({ queueBudgetBytes: 2000, queueHighWaterBytes: 100_000, queueLowWaterBytes: 1000 });
+      const alice = joined('alice', 'general');
+      const members = ['b1', 'b2', 'b3', 'b4', 'b5'].map((u) => joined(u, 'general'));
+      const carol = joined('carol', 'elsewhere');
+      for (const inbox of [alice, ...members, carol]) await inbox.take();
+      for (let i = 0; hub.queued().bytes <= 2000; i++) {
+        say(alice, 'general', `message number ${i}`);
+        await alice.take();
+      }
+      expect(hub.paused().server).toBe(true);
+      const waits = [hub.admission(carol.session, 'publish', 'elsewhere'), hub.admission(carol.session, 'join', 'new')].map(track);
+      expect(hub.admission(carol.session, 'other', '')).toBeUndefined();
+      // Members read one by one: paused while more than 1,500 bytes are queued, going on from there.
+      let sawPausedAfterARead = false;
+      for (const member of members) {
+        await member.take();
+        await settle();
+        const over = hub.queued().bytes > 1500;
+        sawPausedAfterARead ||= over;
+        expect(hub.paused().server).toBe(over);
+        expect(waits.map((w) => w.done)).toEqual([!over, !over]);
+        if (!over) break;
+      }
+      expect(sawPausedAfterARead).toBe(true);
+      expect(waits.map((w) => w.done)).toEqual([true, true]);
+      // Nobody was cut off: the budget paces, it does not drop.
+      expect([alice, ...members, carol].some((i) => i.session.queue.closed)).toBe(false);
+    });
+
+    it('past the budget, stalled streams are cut off largest first until it is back under its resume mark', async () => {
+      const cutOff: string[] = [];
+      hub = new Hub({
+        limits: testLimits({ queueBudgetBytes: 4000, queueHighWaterBytes: 500, queueLowWaterBytes: 100, stallGraceMs: 100, writeDeadlineMs: 10_000 }),
+        encode,
+        onCutOff: (session, cause) => cutOff.push(`${session.userId}:${cause}`),
+      });
+      const alice = joined('alice', 'general');
+      const big = joined('big', 'general');
+      const small = joined('small', 'general');
+      for (let i = 0; i < 12; i++) say(alice, 'general', `m${i}`);
+      await alice.take();
+      await small.take();
+      for (let i = 0; i < 2; i++) say(alice, 'general', `m${i}`);
+      await alice.take();
+      // big holds the most, small a little; both stop writing.
+      for (let i = 0; i < 5; i++) hub.sweep();
+      expect([big.session.stalled, small.session.behind]).toEqual([true, false]);
+      for (let i = 0; hub.queued().bytes <= 4000; i++) say(alice, 'general', `filler ${i}`);
+      expect(hub.paused().server).toBe(true);
+      hub.sweep();
+      expect(cutOff).toEqual([]); // the microtask that frees it has not run yet
+      expect(big.session.queue.closed).toBe(true);
+      expect((await big.end()) as SlowConsumerError).toMatchObject({ reason: 'budget' });
+      await settle();
+      expect(cutOff).toEqual(['big:budget']);
+      expect(small.session.queue.closed).toBe(false);
+      expect(hub.paused().server).toBe(false);
+    });
+
+    it('a queue past its own bound is cut off at once with cause queue_bound', async () => {
+      newHub({ queueBytes: 2000, queueHighWaterBytes: 1000, queueLowWaterBytes: 100 });
+      const alice = joined('alice', 'general');
+      const slow = joined('slow', 'general');
+      for (let i = 0; i < 100 && !slow.session.queue.closed; i++) {
+        say(alice, 'general', `m${i}`);
+        await alice.take();
+      }
+      const error = (await slow.end()) as SlowConsumerError;
+      expect(error).toBeInstanceOf(SlowConsumerError);
+      expect(error.reason).toBe('queue_bound');
+    });
+  });
+
   describe('drain and idle', () => {
     it('drain() queues a SERVER_SHUTDOWN notice after what is queued, then ends each queue with ServerShutdownError', async () => {
       newHub();

@@ -22,21 +22,31 @@ function configError(env: Record<string, string>, argv: string[] = []): ConfigEr
   return error as ConfigError;
 }
 
-/** Where a setting's value lands in the config. */
+/** Where a setting's value lands in the config (a 0/1 setting lands as a boolean). */
 function valueOf(config: ServerConfig, key: string): number {
   if (key in config.limits) return config.limits[key as keyof Limits];
-  return (config as unknown as Record<string, number>)[key] as number;
+  return Number((config as unknown as Record<string, number | boolean>)[key]);
 }
 
-// Queues as large as allowed and histories as small as allowed, so that any one
-// setting can be taken to its min or max without tripping the consistency checks.
+const MIB = 1024 * 1024;
+// Queues as large as allowed, histories as small as allowed, and the backpressure
+// marks and times as far apart as allowed, so that any one setting can be taken to
+// its min or max without tripping the consistency checks.
 const ROOMY: Record<string, string> = {
-  CHAT_QUEUE_EVENTS: '10000000',
-  CHAT_QUEUE_BYTES: String(4096 * 1024 * 1024),
+  CHAT_QUEUE_EVENTS: '100000000',
+  CHAT_QUEUE_BYTES: String(4096 * MIB),
+  CHAT_QUEUE_HIGH_WATER_BYTES: String(1024 * MIB),
+  CHAT_QUEUE_LOW_WATER_BYTES: '0',
+  CHAT_QUEUE_BUDGET_BYTES: String(64 * 1024 * MIB),
+  CHAT_STALL_GRACE_MS: '10',
+  CHAT_WRITE_DEADLINE_MS: String(2 * 3_600_000),
   CHAT_HISTORY_EVENTS: '0',
   CHAT_MAX_JOIN_HISTORY: '0',
   CHAT_HISTORY_BYTES: '0',
 };
+/** A stream's bound and the budget at their minimum need the marks under them. */
+const SMALL_QUEUES: Record<string, string> = { CHAT_QUEUE_BYTES: String(16 * 1024), CHAT_QUEUE_HIGH_WATER_BYTES: '1024', CHAT_QUEUE_LOW_WATER_BYTES: '0' };
+const roomy = (env: string) => (env === 'CHAT_QUEUE_BYTES' || env === 'CHAT_QUEUE_BUDGET_BYTES' ? { ...ROOMY, ...SMALL_QUEUES } : ROOMY);
 
 const cases = settings.map((s) => [s.env, s] as const);
 
@@ -93,19 +103,19 @@ describe('loadConfig', () => {
   });
 
   it.each(cases)('%s accepts its minimum and its maximum', (env, s) => {
-    expect(valueOf(load({ ...ROOMY, [env]: String(s.min) }), s.key)).toBe(s.min);
-    expect(valueOf(load({ ...ROOMY, [env]: String(s.max) }), s.key)).toBe(s.max);
+    expect(valueOf(load({ ...roomy(env), [env]: String(s.min) }), s.key)).toBe(s.min);
+    expect(valueOf(load({ ...roomy(env), [env]: String(s.max) }), s.key)).toBe(s.max);
   });
 
   it.each(cases)('%s accepts surrounding whitespace', (env, s) => {
-    expect(valueOf(load({ ...ROOMY, [env]: ` ${s.max} ` }), s.key)).toBe(s.max);
+    expect(valueOf(load({ ...roomy(env), [env]: ` ${s.max} ` }), s.key)).toBe(s.max);
   });
 
   it.each(cases)('%s refuses a bad value with a ConfigError naming the variable, the value and the range', (env, s) => {
     const bad = ['abc', '-1', '1.5', '1e3', '0x10', '+5', '12abc', String(s.max + 1), '99999999999999999999'];
     if (s.min > 0) bad.push(String(s.min - 1));
     for (const value of bad) {
-      const error = configError({ ...ROOMY, [env]: value });
+      const error = configError({ ...roomy(env), [env]: value });
       expect(error.name).toBe('ConfigError');
       expect(error.message).toContain(env);
       expect(error.message).toContain(`"${value}"`);
@@ -176,6 +186,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, ['serve'])).toThrow();
   });
 
+  describe('backpressure marks and times', () => {
+    it('refuses a low-water mark at or over the high-water mark, and a high-water mark at or over the stream bound', () => {
+      expect(configError({ CHAT_QUEUE_LOW_WATER_BYTES: String(256 * 1024) }).message).toContain('CHAT_QUEUE_LOW_WATER_BYTES=262144');
+      expect(load({ CHAT_QUEUE_LOW_WATER_BYTES: String(256 * 1024 - 1) }).limits.queueLowWaterBytes).toBe(256 * 1024 - 1);
+      expect(configError({ CHAT_QUEUE_HIGH_WATER_BYTES: String(16 * MIB) }).message).toContain('CHAT_QUEUE_BYTES=16777216');
+      expect(load({ CHAT_QUEUE_HIGH_WATER_BYTES: String(16 * MIB - 1) }).limits.queueHighWaterBytes).toBe(16 * MIB - 1);
+    });
+
+    it('refuses a stall grace that is not shorter than the write deadline', () => {
+      const error = configError({ CHAT_STALL_GRACE_MS: '10000' });
+      expect(error.message).toContain('CHAT_STALL_GRACE_MS=10000');
+      expect(error.message).toContain('CHAT_WRITE_DEADLINE_MS=10000');
+      expect(load({ CHAT_STALL_GRACE_MS: '9999' }).limits.stallGraceMs).toBe(9999);
+    });
+
+    it('refuses a queue budget smaller than one stream’s bound', () => {
+      const error = configError({ CHAT_QUEUE_BUDGET_BYTES: String(16 * MIB - 1) });
+      expect(error.message).toContain('CHAT_QUEUE_BUDGET_BYTES=16777215');
+      expect(error.message).toContain('CHAT_QUEUE_BYTES=16777216');
+      expect(load({ CHAT_QUEUE_BUDGET_BYTES: String(16 * MIB) }).limits.queueBudgetBytes).toBe(16 * MIB);
+    });
+  });
+
   describe('queue-versus-history consistency', () => {
     it('CHAT_QUEUE_EVENTS must be more than CHAT_HISTORY_EVENTS + CHAT_MAX_JOIN_HISTORY', () => {
       const env = { CHAT_HISTORY_EVENTS: '1000', CHAT_MAX_JOIN_HISTORY: '200' };
@@ -188,10 +221,10 @@ describe('loadConfig', () => {
     });
 
     it('raising the history alone past the default queue is refused', () => {
-      const error = configError({ CHAT_HISTORY_EVENTS: '5000' });
+      // The default queue takes 1,000,000 events; the default join history is 200.
+      const error = configError({ CHAT_HISTORY_EVENTS: '999800' });
       expect(error.message).toContain('CHAT_QUEUE_EVENTS');
-      expect(configError({ CHAT_MAX_JOIN_HISTORY: '3896' }).message).toContain('CHAT_MAX_JOIN_HISTORY');
-      expect(load({ CHAT_MAX_JOIN_HISTORY: '2895' }).limits.maxJoinHistory).toBe(2895);
+      expect(load({ CHAT_HISTORY_EVENTS: '999799' }).limits.historyEvents).toBe(999_799);
     });
 
     it('CHAT_QUEUE_BYTES must be more than twice CHAT_HISTORY_BYTES', () => {
@@ -200,7 +233,9 @@ describe('loadConfig', () => {
       expect(error.message).toContain(`CHAT_QUEUE_BYTES=${1024 * 1024}`);
       expect(error.message).toContain('CHAT_HISTORY_BYTES');
       expect(load({ ...env, CHAT_QUEUE_BYTES: String(1024 * 1024 + 1) }).limits.queueBytes).toBe(1024 * 1024 + 1);
-      expect(configError({ CHAT_HISTORY_BYTES: String(1024 * 1024) }).message).toContain('CHAT_QUEUE_BYTES');
+      // The default queue takes 16 MiB.
+      expect(configError({ CHAT_HISTORY_BYTES: String(8 * 1024 * 1024) }).message).toContain('CHAT_QUEUE_BYTES');
+      expect(load({ CHAT_HISTORY_BYTES: String(8 * 1024 * 1024 - 1) }).limits.historyBytes).toBe(8 * 1024 * 1024 - 1);
     });
   });
 });
