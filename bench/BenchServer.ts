@@ -14,14 +14,33 @@ const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
  */
 export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-all' | 'baseline';
 
-/** A server under test, in its own process, read through /proc. */
+/** What our server's drain_end log line says its backpressure policy did (see Hub.backpressure). */
+export interface BackpressureReport {
+  roomPauses: number;
+  serverPauses: number;
+  cutOffs: Record<string, number>;
+}
+
+/** A server under test, in its own process, read through /proc (and, for ours, its log). */
 export class BenchServer {
+  /** From the drain_end line, once the server has stopped (ours only). */
+  backpressure: BackpressureReport | undefined;
+
   private constructor(
     readonly child: ChildProcess,
     readonly port: number,
     /** Where its telemetry goes, for 'ours+otel'. */
     readonly sink?: OtlpSink,
-  ) {}
+  ) {
+    let partial = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('"drain_end"')) this.backpressure = (JSON.parse(line) as { backpressure?: BackpressureReport }).backpressure;
+      }
+    });
+  }
 
   static async start(kind: ServerKind, env: Record<string, string> = {}): Promise<BenchServer> {
     const ours = kind !== 'baseline';
@@ -41,11 +60,9 @@ export class BenchServer {
       cwd: root,
       env: {
         ...process.env,
-        // Full speed by design: no rate limit, and queues big enough that a
-        // worker busy on a shared core is not mistaken for a slow consumer.
+        // Full speed by design: no rate limit. Every other limit is the default:
+        // backpressure, not bigger queues, keeps the bench lossless.
         CHAT_RATE_PER_SECOND: '0',
-        CHAT_QUEUE_EVENTS: '2000000',
-        CHAT_QUEUE_BYTES: String(1024 * 1024 * 1024),
         CHAT_MAX_ROOMS_PER_STREAM: '4',
         ...env,
       },
@@ -53,14 +70,16 @@ export class BenchServer {
     });
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
+      const listen = (chunk: Buffer) => {
         buffered += chunk.toString();
         const match = /"port":(\d+)/.exec(buffered);
-        if (match) resolve(Number(match[1]));
-      });
+        if (!match) return;
+        child.stdout!.off('data', listen);
+        resolve(Number(match[1]));
+      };
+      child.stdout!.on('data', listen);
       child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
     });
-    child.stdout!.resume();
     return new BenchServer(child, port, sink);
   }
 

@@ -26,11 +26,12 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
   const tries = new Map<ServerKind, Measurement[]>(kinds.map((k) => [k, []]));
   for (let i = 0; i < scenario.repeat; i++) {
     for (const kind of kinds) {
+      if (kind === 'baseline' && i >= (scenario.baselineRepeat ?? scenario.repeat)) continue;
       process.stderr.write(`${scenario.name} on ${kind}${scenario.repeat > 1 ? ` (${i + 1}/${scenario.repeat})` : ''}... `);
       const t = await runScenario(scenario, kind);
       tries.get(kind)!.push(t);
       process.stderr.write(
-        `${Math.round(t.deliveriesPerSecond)}/s in ${t.seconds.toFixed(2)} s, missing ${t.missing}, out of order ${t.outOfOrder}, p99 ${t.latencyMs.p99.toFixed(1)} ms, cpu ${t.serverCpuUsPerDelivery.toFixed(2)} µs/delivery, rss ${t.serverRssMB.toFixed(0)} MB (${t.rssPerStreamKB.toFixed(1)} KB/stream)${t.complete ? '' : ' INCOMPLETE'}\n`,
+        `${Math.round(t.deliveriesPerSecond)}/s in ${t.seconds.toFixed(2)} s${t.settledSeconds ? ` (settled ${t.settledSeconds.toFixed(2)} s)` : ''}, missing ${t.missing}, out of order ${t.outOfOrder}, p99 ${t.latencyMs.p99.toFixed(1)} ms, cpu ${t.serverCpuUsPerDelivery.toFixed(2)} µs/delivery, rss ${t.serverRssMB.toFixed(0)} MB (${t.rssPerStreamKB.toFixed(1)} KB/stream), cut off ${t.serverCutOffs}, pauses ${t.pauses}${t.complete ? '' : ' INCOMPLETE'}\n`,
       );
     }
   }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchServer, cpuSecondsOf, type ServerKind } from './BenchServer.js';
 import { Histogram } from './Histogram.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
+import { runGoloadScenario } from './runGoloadScenario.js';
 import type { Scenario } from './scenarios.js';
 
 /** What one scenario measured on one server. */
@@ -24,6 +25,11 @@ export interface Measurement {
   rssPerStreamKB: number;
   churnRounds: number;
   cutOff: string[];
+  /** Ours: streams the server cut off as slow consumers (from its log), and times a room or the server paused publishing. */
+  serverCutOffs: number;
+  pauses: number;
+  /** Join storms: seconds until every member had read every join notice. */
+  settledSeconds: number;
 }
 
 const WORKERS = 2;
@@ -70,7 +76,19 @@ const total = (reports: WorkerReport[], key: keyof WorkerReport) =>
 
 /** Runs one scenario against one server, in fresh processes. */
 export async function runScenario(scenario: Scenario, kind: ServerKind, serverEnv: Record<string, string> = {}): Promise<Measurement> {
+  if (scenario.goload) return runGoloadScenario(scenario, kind, serverEnv);
   const server = await BenchServer.start(kind, serverEnv);
+  let measured: Measurement;
+  try {
+    measured = await runWorkers(scenario, kind, server);
+  } finally {
+    await server.stop();
+  }
+  return withServerReport(measured, server);
+}
+
+/** Runs one scenario's clients in the bench's worker processes against a started server. */
+async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchServer): Promise<Measurement> {
   const workers = Array.from({ length: WORKERS }, () => new Worker());
   try {
     const before = server.memory();
@@ -171,8 +189,14 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
     return measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'), perMessage * warmup);
   } finally {
     await Promise.all(workers.map((w) => w.close()));
-    await server.stop();
   }
+}
+
+/** Fills in what only the server's log says, once it has stopped. */
+export function withServerReport(m: Measurement, server: BenchServer): Measurement {
+  const bp = server.backpressure;
+  if (bp === undefined) return m; // the baseline has no such policy
+  return { ...m, serverCutOffs: Object.values(bp.cutOffs).reduce((a, b) => a + b, 0), pauses: bp.roomPauses + bp.serverPauses };
 }
 
 function measure(
@@ -212,5 +236,8 @@ function measure(
     rssPerStreamKB: (mem.rss - before.rss) / 1024 / Math.max(1, scenario.members),
     churnRounds,
     cutOff: reports.flatMap((r) => r.cutOff),
+    serverCutOffs: 0,
+    pauses: 0,
+    settledSeconds: 0,
   };
 }

@@ -35,13 +35,13 @@ export function table(results: ScenarioResult[], machine: object): string {
     '',
     ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
     '',
-    '| scenario | server | deliveries/s | missing | out of order | seq gaps | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | server | deliveries/s | missing | out of order | seq gaps | cut off | pauses | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds | settled s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     for (const m of r.runs) {
       lines.push(
-        `| ${r.scenario} | ${m.server}${m.complete ? '' : ' (incomplete)'} | ${fmt(m.deliveriesPerSecond)} | ${m.missing} | ${m.outOfOrder} | ${m.seqGaps} | ${fmt(m.latencyMs.p50, 1)} | ${fmt(m.latencyMs.p99, 1)} | ${fmt(m.latencyMs.max, 1)} | ${fmt(m.serverCpuUsPerDelivery, 2)} | ${fmt(m.serverRssMB)} | ${fmt(m.rssPerStreamKB, 1)} | ${fmt(m.seconds, 2)} |`,
+        `| ${r.scenario} | ${m.server}${m.complete ? '' : ' (incomplete)'} | ${fmt(m.deliveriesPerSecond)} | ${m.missing} | ${m.outOfOrder} | ${m.seqGaps} | ${m.server === 'baseline' ? '–' : m.serverCutOffs} | ${m.server === 'baseline' ? '–' : m.pauses} | ${fmt(m.latencyMs.p50, 1)} | ${fmt(m.latencyMs.p99, 1)} | ${fmt(m.latencyMs.max, 1)} | ${fmt(m.serverCpuUsPerDelivery, 2)} | ${fmt(m.serverRssMB)} | ${fmt(m.rssPerStreamKB, 1)} | ${fmt(m.seconds, 2)} | ${m.settledSeconds ? fmt(m.settledSeconds, 2) : ''} |`,
       );
     }
     const ours = r.runs.find((m) => m.server === 'ours');
@@ -49,12 +49,12 @@ export function table(results: ScenarioResult[], machine: object): string {
     for (const traced of r.runs.filter((m) => m.server.startsWith('ours+otel'))) {
       if (!ours) break;
       lines.push(
-        `| ${r.scenario} | ${traced.server}/ours | ${ratio(traced.deliveriesPerSecond, ours.deliveriesPerSecond)} | | | | ${ratio(traced.latencyMs.p50, ours.latencyMs.p50)} | ${ratio(traced.latencyMs.p99, ours.latencyMs.p99)} | | ${ratio(traced.serverCpuUsPerDelivery, ours.serverCpuUsPerDelivery)} | ${ratio(traced.serverRssMB, ours.serverRssMB)} | ${ratio(traced.rssPerStreamKB, ours.rssPerStreamKB)} | ${ratio(traced.seconds, ours.seconds)} |`,
+        `| ${r.scenario} | ${traced.server}/ours | ${ratio(traced.deliveriesPerSecond, ours.deliveriesPerSecond)} | | | | | | ${ratio(traced.latencyMs.p50, ours.latencyMs.p50)} | ${ratio(traced.latencyMs.p99, ours.latencyMs.p99)} | | ${ratio(traced.serverCpuUsPerDelivery, ours.serverCpuUsPerDelivery)} | ${ratio(traced.serverRssMB, ours.serverRssMB)} | ${ratio(traced.rssPerStreamKB, ours.rssPerStreamKB)} | ${ratio(traced.seconds, ours.seconds)} | |`,
       );
     }
     if (ours && base) {
       lines.push(
-        `| ${r.scenario} | ours/baseline | ${ratio(ours.deliveriesPerSecond, base.deliveriesPerSecond)} | | | | ${ratio(ours.latencyMs.p50, base.latencyMs.p50)} | ${ratio(ours.latencyMs.p99, base.latencyMs.p99)} | | ${ratio(ours.serverCpuUsPerDelivery, base.serverCpuUsPerDelivery)} | ${ratio(ours.serverRssMB, base.serverRssMB)} | ${ratio(ours.rssPerStreamKB, base.rssPerStreamKB)} | ${ratio(ours.seconds, base.seconds)} |`,
+        `| ${r.scenario} | ours/baseline | ${ratio(ours.deliveriesPerSecond, base.deliveriesPerSecond)} | | | | | | ${ratio(ours.latencyMs.p50, base.latencyMs.p50)} | ${ratio(ours.latencyMs.p99, base.latencyMs.p99)} | | ${ratio(ours.serverCpuUsPerDelivery, base.serverCpuUsPerDelivery)} | ${ratio(ours.serverRssMB, base.serverRssMB)} | ${ratio(ours.rssPerStreamKB, base.rssPerStreamKB)} | ${ratio(ours.seconds, base.seconds)} | ${base.complete && ours.settledSeconds && base.settledSeconds ? ratio(ours.settledSeconds, base.settledSeconds) : ''} |`,
       );
     }
   }

@@ -134,10 +134,15 @@ describe('telemetry (in-memory exporters)', () => {
     await waitFor(async () => (await metric('chat.streams.open')) === 0, { what: 'no stream open' });
   });
 
-  it('a slow consumer is counted when it is cut off, even while its client never reads again', async () => {
-    t = await TestServer.start({ telemetry: true, limits: { queueEvents: 32, queueBytes: 32 * 1024, historyEvents: 8, historyBytes: 8 * 1024 } });
+  it('a slow consumer is counted when it is cut off, by cause, even while its client never reads again; the room pauses it caused are counted', async () => {
+    t = await TestServer.start({
+      telemetry: true,
+      limits: { queueEvents: 32, queueBytes: 32 * 1024, queueHighWaterBytes: 8 * 1024, queueLowWaterBytes: 1024, stallGraceMs: 100, historyEvents: 8, historyBytes: 8 * 1024 },
+    });
     const [alice] = await room(['alice']);
-    const cutoffs = (await metric('chat.slow_consumer.cutoffs')) ?? 0;
+    const cause = { 'chat.cutoff.cause': 'queue_bound' };
+    const cutoffs = (await metric('chat.slow_consumer.cutoffs', cause)) ?? 0;
+    const pauses = (await metric('chat.backpressure.pauses', { 'chat.pause.scope': 'room' })) ?? 0;
     const slow = (await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })) ?? 0;
     const sloth = new RawCall(t.address);
     try {
@@ -148,8 +153,10 @@ describe('telemetry (in-memory exporters)', () => {
         await alice!.waitFor((e) => e.type === 'message' && e.message.seq > 0 && e.message.content.length === 2000 && alice!.of('message', 'lobby').length > i, 'own copy');
       }
       await alice!.waitFor((e) => e.type === 'user_left' && e.notice.userId === 'sloth', 'sloth cut off');
-      expect(await metric('chat.slow_consumer.cutoffs')).toBe(cutoffs + 1);
+      expect(await metric('chat.slow_consumer.cutoffs', cause)).toBe(cutoffs + 1);
       expect(await metric('chat.errors', { 'chat.error.code': 'SLOW_CONSUMER' })).toBe(slow + 1);
+      // Sloth held the room back until the stall grace was over.
+      expect(await metric('chat.backpressure.pauses', { 'chat.pause.scope': 'room' })).toBeGreaterThan(pauses);
     } finally {
       sloth.close();
     }
