@@ -30,7 +30,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private endError: unknown = undefined;
   private wake: (() => void) | undefined;
   private iterating = false;
-  private aborted = false;
+  private dropped = false;
   private ended: Promise<void> | undefined;
   private signalEnd: (() => void) | undefined;
   private droppedAll: Promise<void> | undefined;
@@ -80,17 +80,17 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   /** Drops what is queued and ends the consumer now with `error` (a closed queue already drained keeps how it ended). */
   abort(error: unknown = new QueueAbortedError('queue aborted')): void {
-    if (this.aborted) return;
+    if (this.dropped) return;
     if (!this.done || this.length > 0) this.endError = error;
     this.done = true;
-    this.aborted = true;
-    const dropped = this.heldBytes;
+    this.dropped = true;
+    const droppedBytes = this.heldBytes;
     this.items = [];
     this.sizes = [];
     this.head = 0;
     this.heldBytes = 0;
     this.notify();
-    if (dropped > 0) this.onRelease?.(dropped);
+    if (droppedBytes > 0) this.onRelease?.(droppedBytes);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
@@ -157,9 +157,14 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return (this.ended ??= new Promise<void>((resolve) => (this.signalEnd = resolve)));
   }
 
-  /** Resolves once the queue is aborted: what was queued is dropped and nothing more will be taken. */
+  /** True once aborted: what was queued is dropped and nothing more will be taken. */
+  get aborted(): boolean {
+    return this.dropped;
+  }
+
+  /** Resolves once the queue is aborted. */
   whenAborted(): Promise<void> {
-    if (this.aborted) return Promise.resolve();
+    if (this.dropped) return Promise.resolve();
     return (this.droppedAll ??= new Promise<void>((resolve) => (this.signalAbort = resolve)));
   }
 
@@ -168,6 +173,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.wake = undefined;
     wake?.();
     if (this.done) this.signalEnd?.();
-    if (this.aborted) this.signalAbort?.();
+    if (this.dropped) this.signalAbort?.();
   }
 }

@@ -96,11 +96,12 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
  * is the session's write progress.
  */
 async function* framedWrites(session: Session, telemetry: ChatTelemetry): AsyncGenerator<FramedWrite, void, undefined> {
-  let started: (() => void) | undefined;
+  let wake: (() => void) | undefined;
+  let watching = false;
   const onStart = () => {
     session.writePending = false;
     session.progressed();
-    started?.();
+    wake?.();
   };
   for await (const frames of session.queue.batches(MAX_WRITE_BYTES)) {
     telemetry.written(session, frames);
@@ -108,9 +109,12 @@ async function* framedWrites(session: Session, telemetry: ChatTelemetry): AsyncG
       session.writePending = true;
       yield new FramedWrite(bytes, onStart);
       // Usually grpc-js started it at once; else the write before it is still under way.
-      if (session.writePending) {
-        await Promise.race([new Promise<void>((resolve) => (started = resolve)), session.queue.whenAborted()]);
-        started = undefined;
+      if (session.writePending && !session.queue.aborted) {
+        // A cut-off aborts the queue while a write waits to start: stop waiting then.
+        if (!watching) void session.queue.whenAborted().then(() => wake?.());
+        watching = true;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
       }
     }
   }

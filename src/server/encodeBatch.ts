@@ -1,3 +1,5 @@
+import { isFramed } from './frameMessages.js';
+
 const BATCH_TAG = (4 << 3) | 2; // ServerEvent.batch = 4, length-delimited
 const EVENT_TAG = (1 << 3) | 2; // EventBatch.events = 1, length-delimited
 
@@ -42,8 +44,9 @@ const BIG_FRAME = 8 * 1024;
 
 /**
  * What a stream that takes batches writes for the frames waiting in its queue:
- * runs of small frames packed into one batch each, big frames (already batches
- * from a coalesced fan-out, or large acks) passed through as they are.
+ * runs of small frames packed into one batch each; big frames (large acks) and
+ * framed ones (a room's shared batch, already laid out as a gRPC message) passed
+ * through as they are.
  */
 export function packFrames(frames: Uint8Array[]): Uint8Array[] {
   // The common case when a stream keeps up: one frame, nothing to pack.
@@ -55,7 +58,7 @@ export function packFrames(frames: Uint8Array[]): Uint8Array[] {
     run = [];
   };
   for (const frame of frames) {
-    if (frame.byteLength >= BIG_FRAME) {
+    if (frame.byteLength >= BIG_FRAME || isFramed(frame)) {
       flushRun();
       out.push(frame);
     } else run.push(frame);

@@ -58,8 +58,10 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   const hub: Hub = new Hub({
     limits: config.limits,
     encode: observed ? (event) => telemetry.encoded(encodeEvent(event), event.kind === 'message') : encodeEvent,
-    encodeBatch: packed(encodeBatch),
-    // For clients without batch_events: a room's events as framed gRPC messages, packed once for all of them.
+    // A room's events packed once for all its members: one batch event for clients that
+    // take batches, framed gRPC messages for the others; framed, so each stream writes
+    // the shared bytes as they are.
+    encodeBatch: packed(coalesce ? (frames) => frameMessages([encodeBatch(frames)]) : encodeBatch),
     encodeRun: coalesce ? packed(frameMessages) : undefined,
     maxRunBytes: MAX_WRITE_BYTES,
     onCutOff: observed ? (_session, cause) => telemetry.cutOff(cause) : undefined,

@@ -3,6 +3,7 @@ import { ServerEvent } from '../../gen/chat/v1/chat.js';
 import { AsyncQueue } from '../../src/lib/AsyncQueue.js';
 import { encodeEvent } from '../../src/server/encodeEvent.js';
 import { encodeBatch, packFrames } from '../../src/server/encodeBatch.js';
+import { frameMessages, frameWrites } from '../../src/server/frameMessages.js';
 
 describe('AsyncQueue.batches', () => {
   it('yields everything queued at once, oldest first, capped by bytes and items but never empty', async () => {
@@ -77,6 +78,15 @@ describe('packFrames', () => {
     expect(out[2]).toEqual(small(3));
     const first = ServerEvent.decode(out[0]!);
     expect(first.event?.$case === 'batch' && first.event.value.events.length).toBe(2);
+  });
+
+  it('passes a framed part (a room’s shared batch, already a gRPC message) through, however small', () => {
+    const small = (seq: number) => encodeEvent({ kind: 'user_joined', room: 'r', seq, userId: 'u', displayName: 'U' });
+    const shared = frameMessages([encodeBatch([small(2), small(3)])]);
+    const out = packFrames([small(1), shared, small(4)]);
+    expect(out).toHaveLength(3);
+    expect(out[1]).toBe(shared);
+    expect(frameWrites(out, 64 * 1024)).toHaveLength(1);
   });
 });
 
