@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   AlreadyJoinedError,
-  type CutOffCause,
   ImpersonationError,
   InvalidContentError,
   InvalidDisplayNameError,
@@ -13,9 +12,9 @@ import {
   TooManyRoomsError,
 } from './errors.js';
 import type { EncodeEvent } from './events.js';
+import { type Admission, Backpressure, type BackpressureHooks, type BackpressureStats } from './Backpressure.js';
 import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
-import { QueueBudget } from './QueueBudget.js';
 import { type JoinResult, type PublishResult, Room, type RoomSummary } from './Room.js';
 import { Session } from './Session.js';
 import { checkContent, checkDisplayName, checkRoom, checkUserId } from './text.js';
@@ -44,7 +43,7 @@ export interface LeaveCommand {
   room: string;
 }
 
-export interface HubOptions {
+export interface HubOptions extends BackpressureHooks {
   limits: Limits;
   /** Encodes a domain event into wire bytes (the adapter's codec). */
   encode: EncodeEvent;
@@ -56,34 +55,13 @@ export interface HubOptions {
   encodeRun?: EncodeBatch;
   /** The largest run a room packs (the adapter's largest write). */
   maxRunBytes?: number;
-  /** Told when a session is cut off as a slow consumer (its stream may end much later). */
-  onCutOff?: (session: Session, cause: CutOffCause) => void;
-  /** Told each time a room stops accepting publishes, or the whole server does (over its queue budget). */
-  onPause?: (scope: 'room' | 'server') => void;
-}
-
-/** What a request waits for before it may run. */
-export type Admission = 'publish' | 'join' | 'other';
-
-/** What the backpressure policy did since the hub started. */
-export interface BackpressureStats {
-  /** Times a room stopped accepting publishes and joins. */
-  roomPauses: number;
-  /** Times the whole server did (over its queue budget). */
-  serverPauses: number;
-  /** Streams cut off as slow consumers, by cause. */
-  cutOffs: Record<CutOffCause, number>;
 }
 
 /**
  * The rooms and sessions of one server. It checks identity, rate and text limits,
  * then hands each command to its room; it frees rooms that stay empty past their
  * grace period. Errors are thrown as the domain's typed errors (errors.ts).
- *
- * It also owns the backpressure policy's clock: a sweep every `sweepMs` finds the
- * sessions whose output has waited with no write started, gives up waiting for
- * them after the stall grace (their rooms go on) and cuts them off after the
- * write deadline, or at once when the server is over its queue budget.
+ * Its sessions and rooms answer to one backpressure policy (Backpressure).
  */
 export class Hub {
   private readonly rooms = new Map<string, Room>();
@@ -97,14 +75,7 @@ export class Hub {
   private readonly encodeBatch: EncodeBatch | undefined;
   private readonly encodeRun: EncodeBatch | undefined;
   private readonly maxRunBytes: number;
-  private readonly onCutOff: ((session: Session, cause: CutOffCause) => void) | undefined;
-  private readonly onPause: (scope: 'room' | 'server') => void;
-  private readonly budget: QueueBudget;
-  /** What the backpressure policy did so far (logged at drain). */
-  readonly backpressure: BackpressureStats = { roomPauses: 0, serverPauses: 0, cutOffs: { write_deadline: 0, queue_bound: 0, budget: 0 } };
-  private readonly sweeper: NodeJS.Timeout;
-  /** How often the sweep runs; stalls and deadlines are counted in its rounds. */
-  readonly sweepMs: number;
+  private readonly policy: Backpressure;
 
   constructor(options: HubOptions) {
     this.limits = options.limits;
@@ -113,16 +84,17 @@ export class Hub {
     this.encodeBatch = options.encodeBatch;
     this.encodeRun = options.encodeRun;
     this.maxRunBytes = options.maxRunBytes ?? Infinity;
-    this.onCutOff = options.onCutOff;
-    const onPause = options.onPause;
-    this.onPause = (scope) => {
-      if (scope === 'room') this.backpressure.roomPauses += 1;
-      else this.backpressure.serverPauses += 1;
-      onPause?.(scope);
-    };
-    this.budget = new QueueBudget(this.limits.queueBudgetBytes, () => this.onPause('server'));
-    this.sweepMs = Math.max(5, Math.floor(Math.min(this.limits.stallGraceMs, this.limits.writeDeadlineMs) / 4));
-    this.sweeper = setInterval(() => this.sweep(), this.sweepMs).unref();
+    this.policy = new Backpressure(this.limits, this.sessions, options);
+  }
+
+  /** What the backpressure policy did so far (logged at drain). */
+  get backpressure(): BackpressureStats {
+    return this.policy.stats;
+  }
+
+  /** How often the backpressure sweep runs. */
+  get sweepMs(): number {
+    return this.policy.sweepMs;
   }
 
   /** Open sessions (streams). */
@@ -146,22 +118,21 @@ export class Hub {
   queued(): { events: number; bytes: number } {
     let events = 0;
     for (const session of this.sessions) events += session.queue.length;
-    return { events, bytes: this.budget.used };
+    return { events, bytes: this.policy.budget.used };
   }
 
   /** Rooms not accepting publishes now, and whether the whole server is paused (over its queue budget). */
   paused(): { rooms: number; server: boolean } {
     let rooms = 0;
     for (const room of this.rooms.values()) if (!room.accepting) rooms += 1;
-    return { rooms, server: this.budget.paused };
+    return { rooms, server: this.policy.budget.paused };
   }
 
   /** Starts a session for a new stream. */
   openSession(): Session {
-    const session = new Session(this.nextSessionId++, this.limits, this.encode, this.budget, {
+    const session = new Session(this.nextSessionId++, this.limits, this.encode, this.policy.budget, {
       cutOff: (s, cause) => {
-        this.backpressure.cutOffs[cause] += 1;
-        this.onCutOff?.(s, cause);
+        this.policy.cutOff(s, cause);
         this.closeSession(s);
       },
     });
@@ -169,47 +140,14 @@ export class Hub {
     return session;
   }
 
-  /**
-   * What a request must wait for before it runs, or undefined to run it now.
-   * Publishes and joins wait while the server is over its queue budget or their
-   * room is not accepting; every request waits while its own stream is behind
-   * (a client is read no faster than it reads). The caller asks again after the
-   * wait: another reason may have come up meanwhile.
-   */
+  /** What a request must wait for before it runs (Backpressure.admission), or undefined. */
   admission(session: Session, kind: Admission, room: string): Promise<void> | undefined {
-    if (kind !== 'other') {
-      if (this.budget.paused) return this.budget.whenResumed();
-      const target = this.rooms.get(room);
-      if (target !== undefined && !target.accepting) return target.whenAccepting();
-    }
-    if (session.behind && !session.queue.closed) return session.whenCaughtUp();
-    return undefined;
+    return this.policy.admission(session, kind, this.rooms.get(room));
   }
 
-  /**
-   * One round of the backpressure clock (run every sweepMs): a session whose
-   * output has waited through more than the stall grace with no write started is
-   * given up on (its rooms stop waiting for it); through more than the write
-   * deadline, it is cut off. Over the queue budget, such sessions are cut off at
-   * once, largest queue first, until the budget is back under its resume mark.
-   */
+  /** One round of the backpressure clock (Backpressure.sweep); it also runs on its own every sweepMs. */
   sweep(): void {
-    const graceRounds = Math.ceil(this.limits.stallGraceMs / this.sweepMs) + 1;
-    const deadlineRounds = Math.ceil(this.limits.writeDeadlineMs / this.sweepMs) + 1;
-    const idle: Session[] = [];
-    for (const session of this.sessions) {
-      const rounds = session.idleRounds();
-      if (rounds >= deadlineRounds) session.cutOff('write_deadline');
-      else if (rounds >= graceRounds) {
-        session.markStalled();
-        idle.push(session);
-      }
-    }
-    if (!this.budget.paused) return;
-    for (const session of idle.sort((a, b) => b.queue.bytes - a.queue.bytes)) {
-      if (this.budget.used <= this.budget.resumeAt) break;
-      session.cutOff('budget');
-    }
+    this.policy.sweep();
   }
 
   join(session: Session, cmd: JoinCommand): JoinResult {
@@ -300,7 +238,7 @@ export class Hub {
 
   /** Stops the sweep and the grace timers (for a server that is going away). */
   dispose(): void {
-    clearInterval(this.sweeper);
+    this.policy.dispose();
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
   }
@@ -329,7 +267,7 @@ export class Hub {
     }
     let room = this.rooms.get(name);
     if (room === undefined) {
-      room = new Room(name, randomBytes(6).toString('base64url'), this.limits, this.encode, this.now, this.maxRunBytes, () => this.onPause('room'));
+      room = new Room(name, randomBytes(6).toString('base64url'), this.limits, this.encode, this.now, this.maxRunBytes, () => this.policy.paused('room'));
       this.rooms.set(name, room);
     }
     return room;

@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
 import { withTimeout } from '../lib/withTimeout.js';
-import { channelHandler, MAX_WRITE_BYTES } from './channel.js';
+import { channelHandler } from './channel.js';
 import { ChatTelemetry } from './ChatTelemetry.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
@@ -14,6 +14,7 @@ import { encodeEvent } from './encodeEvent.js';
 import { FramedWrite } from './FramedWrite.js';
 import { frameMessages } from './frameMessages.js';
 import { loadDescriptorSet } from './loadDescriptorSet.js';
+import { MAX_WRITE_BYTES } from './sessionWrites.js';
 import { createTerminator } from './terminator.js';
 
 /** A running chat server. */
