@@ -28,10 +28,10 @@ export interface BackpressureHooks {
 /**
  * The server's backpressure policy, apart from the per-session and per-room state
  * it reads (Session, Room): the budget of all queues, what a request must wait
- * for, and a clock. A sweep every `sweepMs` finds the sessions whose output has
- * waited with no write started, gives up waiting for them after the stall grace
- * (their rooms go on) and cuts them off after the write deadline, or at once when
- * the server is over its queue budget.
+ * for, and a clock. A sweep every `sweepMs` gives up waiting for a session that
+ * has been behind for the stall grace (its rooms go on), and cuts off one whose
+ * output has waited with no write started for the write deadline, or, when the
+ * server is over its queue budget, for the grace.
  */
 export class Backpressure {
   /** What it did so far (the server logs it at drain). */
@@ -83,23 +83,26 @@ export class Backpressure {
   }
 
   /**
-   * One round of the clock (run every sweepMs): a session whose output has waited
-   * through more than the stall grace with no write started is given up on (its
-   * rooms stop waiting for it); through more than the write deadline, it is cut
-   * off. Over the queue budget, such sessions are cut off at once, largest queue
-   * first, until the budget is back under its resume mark.
+   * One round of the clock (run every sweepMs). Times are counted in rounds from
+   * the first that sees the condition, so each takes more than its limit: a
+   * session behind through the stall grace is given up on (its rooms stop waiting
+   * for it); one whose output waited through the write deadline with no write
+   * started is cut off. Over the queue budget, sessions that wrote nothing
+   * through the grace are cut off at once, largest queue first, until the budget
+   * is back under its resume mark.
    */
   sweep(): void {
     const graceRounds = Math.ceil(this.limits.stallGraceMs / this.sweepMs) + 1;
     const deadlineRounds = Math.ceil(this.limits.writeDeadlineMs / this.sweepMs) + 1;
     const idle: Session[] = [];
     for (const session of this.sessions) {
-      const rounds = session.idleRounds();
-      if (rounds >= deadlineRounds) session.cutOff('write_deadline');
-      else if (rounds >= graceRounds) {
-        session.markStalled();
-        idle.push(session);
+      session.countRound();
+      if (session.idleRounds >= deadlineRounds) {
+        session.cutOff('write_deadline');
+        continue;
       }
+      if (session.idleRounds >= graceRounds) idle.push(session);
+      if (session.idleRounds >= graceRounds || session.behindRounds >= graceRounds) session.markStalled();
     }
     if (!this.budget.paused) return;
     for (const session of idle.sort((a, b) => b.queue.bytes - a.queue.bytes)) {

@@ -19,11 +19,13 @@ export interface SessionHooks {
  *
  * Backpressure: a session whose queue passes the high-water mark is *behind*;
  * while it is, each of its rooms holds back new publishes and joins (see Room),
- * until it is back under the low-water mark. A session that is behind and whose
- * transport makes no write progress for the stall grace is *stalled*: its rooms
- * stop waiting for it, and it is cut off after the write deadline, or as soon as
- * its queue passes its bound. So a busy server slows its publishers down; only
- * a client that stops taking bytes is cut off.
+ * until it is back under the low-water mark. A session that stays behind for the
+ * stall grace (its transport writes nothing, or it reads slower than the room
+ * while the others drain) is *stalled*: its rooms stop waiting for it, until it
+ * has caught up. It is cut off after the write deadline with no write progress,
+ * or as soon as its queue passes its bound. So a busy server slows its publishers
+ * down; one client cannot: only a client that stops taking bytes, or falls too
+ * far behind, is cut off.
  */
 export class Session {
   /** The bound user; empty until the first join. */
@@ -42,7 +44,7 @@ export class Session {
   readonly rate: TokenBucket;
   /** Over the high-water mark and not yet back under the low-water mark. */
   behind = false;
-  /** Behind with no write progress for the stall grace: its rooms no longer wait for it. */
+  /** Behind for the stall grace: its rooms no longer wait for it. */
   stalled = false;
   /** A write was handed to the transport and has not started yet (the adapter says). */
   writePending = false;
@@ -50,7 +52,9 @@ export class Session {
   private writes = 0;
   private writesSeen = 0;
   /** Sweep rounds in a row that found output pending and no write started. */
-  private idle = 0;
+  idleRounds = 0;
+  /** Sweep rounds in a row that found it behind. */
+  behindRounds = 0;
   private caughtUp: Promise<void> | undefined;
   private release: (() => void) | undefined;
 
@@ -102,16 +106,13 @@ export class Session {
     this.writes += 1;
   }
 
-  /**
-   * Counts one round of the hub's sweep and returns how many rounds in a row
-   * found output pending with no write started since the round before.
-   */
-  idleRounds(): number {
+  /** Counts one round of the backpressure sweep: idleRounds and behindRounds. */
+  countRound(): void {
     if (!this.pending || this.writes !== this.writesSeen) {
       this.writesSeen = this.writes;
-      return (this.idle = 0);
-    }
-    return ++this.idle;
+      this.idleRounds = 0;
+    } else this.idleRounds += 1;
+    this.behindRounds = this.behind ? this.behindRounds + 1 : 0;
   }
 
   /** Resolves once the session is no longer behind, or its queue has ended. */

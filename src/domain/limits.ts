@@ -26,7 +26,7 @@ export interface Limits {
   queueHighWaterBytes: number;
   /** A stream that was behind has caught up once at most this many bytes are queued. */
   queueLowWaterBytes: number;
-  /** How long a stream that is behind may make no write progress before its rooms stop waiting for it, in ms. */
+  /** How long a stream may stay behind (writing nothing, or reading slower than its rooms) before its rooms stop waiting for it, in ms. */
   stallGraceMs: number;
   /** How long a stream's output may wait with no write progress before it is cut off, in ms. */
   writeDeadlineMs: number;

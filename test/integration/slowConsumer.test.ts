@@ -7,6 +7,7 @@ import type { Identity } from '../../src/client/ChatSession.js';
 import type { Limits } from '../../src/domain/limits.js';
 import type { Session } from '../../src/domain/Session.js';
 import type { EventLog } from '../helpers/EventLog.js';
+import { Http2Connection, OriginalChannel } from '../helpers/OriginalChannel.js';
 import { RawCall } from '../helpers/slowConsumer.rawCall.js';
 import { killTree } from '../helpers/spawnProcess.js';
 import { TestServer } from '../helpers/testServer.js';
@@ -177,6 +178,45 @@ describe('a member that stops reading', () => {
     expect(dave.end).toBeUndefined();
     expect(dave.of('error')).toEqual([]);
   });
+
+  it('a member that reads, but slower than the room, stops holding it back after the grace, and is cut off once its queue passes its bound', async () => {
+    await start({ queueBytes: 512 * 1024, writeDeadlineMs: 600_000, ratePerSecond: 0 });
+    const alice = await joined({ userId: 'alice' }, 'busy');
+    const bob = await joined({ userId: 'bob' }, 'busy');
+    // An original-proto member with a small HTTP/2 window that reads a little, now and then.
+    const connection = await Http2Connection.open(t.address, 16 * 1024);
+    cleanups.push(() => connection.close());
+    const snail = new OriginalChannel(connection);
+    snail.join('snail', 'busy');
+    await alice.waitFor(joinedBy('snail'), 'snail joining');
+    const sips = setInterval(() => {
+      snail.resume();
+      setImmediate(() => snail.pause());
+    }, 50);
+    cleanups.push(() => clearInterval(sips));
+
+    // 2.4 MB for the room: far more than the snail takes while the flood lasts.
+    for (let batch = 0; batch < 200; batch++) await batch4(alice, bob, 4);
+    await alice.waitFor(leftBy('snail'), 'the snail to be cut off', 30_000);
+    expect(t.hub.backpressure.cutOffs).toEqual({ write_deadline: 0, queue_bound: 1, budget: 0 });
+    expect(snail.counts.messages).toBeLessThan(800);
+    expect(snail.counts.messages).toBeGreaterThan(0); // it did read: it was slow, not stopped
+    for (const log of [alice, bob]) {
+      expect(log.of('message', 'busy')).toHaveLength(800);
+      const seqs = roomSeqs(log);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    }
+    clearInterval(sips);
+    snail.resume();
+    await waitFor(() => snail.status, { what: 'the snail’s status' });
+    expect(snail.status!.code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect(snail.counts.seqGaps).toBe(0);
+  });
+
+  /** Alice sends `perSender` messages of 3 KB; resolves once both have them. */
+  async function batch4(alice: EventLog, bob: EventLog, perSender: number): Promise<void> {
+    await batch('busy', [alice], [alice, bob], perSender);
+  }
 
   it('is not cut off when it reads again within the deadline, and loses nothing', async () => {
     await start({ writeDeadlineMs: 600_000 });
