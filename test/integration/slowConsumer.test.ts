@@ -19,7 +19,7 @@ import { waitFor } from '../helpers/waitFor.js';
  * History is kept within the bound, as config.ts requires.
  */
 const GRACE_MS = 200;
-const DEADLINE_MS = 2000;
+const DEADLINE_MS = 4000;
 const limits: Partial<Limits> = {
   queueHighWaterBytes: 32 * 1024,
   queueLowWaterBytes: 8 * 1024,
