@@ -1,4 +1,5 @@
 import { AsyncQueue } from '../lib/AsyncQueue.js';
+import { Gate } from '../lib/Gate.js';
 import { TokenBucket } from '../lib/TokenBucket.js';
 import { type CutOffCause, SlowConsumerError } from './errors.js';
 import type { DomainEvent, EncodeEvent } from './events.js';
@@ -55,8 +56,8 @@ export class Session {
   idleRounds = 0;
   /** Sweep rounds in a row that found it behind. */
   behindRounds = 0;
-  private caughtUp: Promise<void> | undefined;
-  private release: (() => void) | undefined;
+  /** Shut while behind. */
+  private readonly caughtUp = new Gate();
 
   constructor(
     /** Unique per process; for logs. */
@@ -117,8 +118,7 @@ export class Session {
 
   /** Resolves once the session is no longer behind, or its queue has ended. */
   whenCaughtUp(): Promise<void> {
-    if (!this.behind || this.queue.closed) return Promise.resolve();
-    return (this.caughtUp ??= new Promise<void>((resolve) => (this.release = resolve)));
+    return this.queue.closed ? Promise.resolve() : this.caughtUp.whenOpen();
   }
 
   /** Gives up waiting for a session that stopped taking bytes: its rooms go on without it. */
@@ -132,13 +132,12 @@ export class Session {
   /** Ends the stream with RESOURCE_EXHAUSTED (SLOW_CONSUMER); the hub frees it. */
   cutOff(cause: CutOffCause): void {
     if (this.queue.closed) return;
-    const why =
-      cause === 'write_deadline'
-        ? `no write progress for ${this.limits.writeDeadlineMs} ms`
-        : cause === 'queue_bound'
-          ? `more than ${this.limits.queueEvents} events or ${this.limits.queueBytes} bytes queued for this stream`
-          : `the server's queues are over their budget and this stream took nothing for ${this.limits.stallGraceMs} ms`;
-    this.queue.abort(new SlowConsumerError(`SLOW_CONSUMER: ${why}; resume with after_seq`, cause));
+    const why: Record<CutOffCause, string> = {
+      write_deadline: `no write progress for ${this.limits.writeDeadlineMs} ms`,
+      queue_bound: `more than ${this.limits.queueEvents} events or ${this.limits.queueBytes} bytes queued for this stream`,
+      budget: `the server's queues are over their budget and this stream took nothing for ${this.limits.stallGraceMs} ms`,
+    };
+    this.queue.abort(new SlowConsumerError(`SLOW_CONSUMER: ${why[cause]}; resume with after_seq`, cause));
     // Leaving rooms announces the user to others: do it after the fan-out under
     // way, so that every member still sees the room's events in seq order.
     queueMicrotask(() => this.hooks.cutOff(this, cause));
@@ -152,12 +151,11 @@ export class Session {
   private setBehind(behind: boolean): void {
     const held = this.holdsBack;
     this.behind = behind;
-    if (!behind) {
+    if (behind) this.caughtUp.shut();
+    else {
       // Caught up: counted again the next time it falls behind.
       this.stalled = false;
-      const release = this.release;
-      this.caughtUp = this.release = undefined;
-      release?.();
+      this.caughtUp.open();
     }
     this.changedHold(held);
   }

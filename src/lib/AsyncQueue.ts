@@ -1,3 +1,5 @@
+import { Gate } from './Gate.js';
+
 /** Thrown into a queue's consumer when the queue is aborted without a reason. */
 export class QueueAbortedError extends Error {
   override name = 'QueueAbortedError';
@@ -30,11 +32,9 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private endError: unknown = undefined;
   private wake: (() => void) | undefined;
   private iterating = false;
-  private dropped = false;
-  private ended: Promise<void> | undefined;
-  private signalEnd: (() => void) | undefined;
-  private droppedAll: Promise<void> | undefined;
-  private signalAbort: (() => void) | undefined;
+  /** Open once the queue is closed or aborted, and once it is aborted. */
+  private readonly ended = new Gate(false);
+  private readonly dropped = new Gate(false);
 
   constructor(
     private readonly bounds: QueueBounds = unbounded,
@@ -80,10 +80,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   /** Drops what is queued and ends the consumer now with `error` (a closed queue already drained keeps how it ended). */
   abort(error: unknown = new QueueAbortedError('queue aborted')): void {
-    if (this.dropped) return;
+    if (this.aborted) return;
     if (!this.done || this.length > 0) this.endError = error;
     this.done = true;
-    this.dropped = true;
+    this.dropped.open();
     const droppedBytes = this.heldBytes;
     this.items = [];
     this.sizes = [];
@@ -153,26 +153,23 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   /** Resolves once the queue is closed or aborted (its consumer may still be draining it). */
   whenEnded(): Promise<void> {
-    if (this.done) return Promise.resolve();
-    return (this.ended ??= new Promise<void>((resolve) => (this.signalEnd = resolve)));
+    return this.ended.whenOpen();
   }
 
   /** True once aborted: what was queued is dropped and nothing more will be taken. */
   get aborted(): boolean {
-    return this.dropped;
+    return this.dropped.isOpen;
   }
 
   /** Resolves once the queue is aborted. */
   whenAborted(): Promise<void> {
-    if (this.dropped) return Promise.resolve();
-    return (this.droppedAll ??= new Promise<void>((resolve) => (this.signalAbort = resolve)));
+    return this.dropped.whenOpen();
   }
 
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
-    if (this.done) this.signalEnd?.();
-    if (this.dropped) this.signalAbort?.();
+    if (this.done) this.ended.open();
   }
 }

@@ -3,10 +3,14 @@
  * once. `shut` and `open` are both safe to call twice.
  */
 export class Gate {
-  private shutNow = false;
+  private shutNow: boolean;
   /** One promise for all who wait on this closing, and its resolver. */
   private opened: Promise<void> | undefined;
   private release: (() => void) | undefined;
+
+  constructor(open = true) {
+    this.shutNow = !open;
+  }
 
   get isOpen(): boolean {
     return !this.shutNow;
