@@ -1,12 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { serverKinds } from './BenchServer.js';
 import type { Measurement } from './runScenario.js';
 
 export interface ScenarioResult {
   scenario: string;
   about: string;
+  /** The median run of each server. */
   runs: Measurement[];
+  /** Scenarios run more than once: every run's deliveries/s, per server, in the order they ran. */
+  repeats?: Record<string, number[]>;
 }
 
 /** Writes results.json, results.md and results.svg (a dated set) and returns the markdown path. */
@@ -35,6 +39,14 @@ export function table(results: ScenarioResult[], machine: object): string {
     '',
     ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
     '',
+    'Servers:',
+    '',
+    ...Object.entries(serverKinds)
+      .filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)))
+      .map(([kind, about]) => `- **${kind}**: ${about}`),
+    '',
+    'Each row is the median run (by deliveries/s) of the scenario\'s repeats; `A/B` rows are A\'s median over B\'s.',
+    '',
     '| scenario | server | deliveries/s | missing | out of order | seq gaps | cut off | pauses | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds | settled s |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
@@ -58,7 +70,14 @@ export function table(results: ScenarioResult[], machine: object): string {
       );
     }
   }
-  return `${lines.join('\n')}\n`;
+  const notes: string[] = [];
+  for (const r of results) {
+    for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
+    for (const m of r.runs) {
+      if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}`);
+    }
+  }
+  return `${lines.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
 }
 
 /** Two bar charts side by side: deliveries/s and p99 latency, ours vs baseline, per scenario. */
