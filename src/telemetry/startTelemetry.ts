@@ -22,19 +22,18 @@ export interface TelemetryOptions {
 
 /**
  * The server's BatchSpanProcessor, sized for every message traced (one
- * chat.publish each, plus a chat.deliver per traced write). The SDK's defaults
- * (a queue of 2,048 spans, exports of 512, every 5 s) drop spans once a burst
- * outruns the queue, and a span that waits for a big batch lives long enough
- * to be promoted to V8's old generation: in the fanout-100x10 bench, batches
- * of 64 cost the server about 20% less CPU than batches of 2,048 (both kept
- * every span). The queue holds about 1.5 s of 10,000 spans a second, exported
- * in requests of 64 spans (about 14 KB) as fast as the collector takes them
- * (one request at a time: 64 per round trip), and at least once a second.
- * OTEL_BSP_* still override each one (a distant collector wants bigger batches).
+ * chat.publish each, plus a chat.deliver per traced write): the SDK's queue of
+ * 2,048 spans drops spans as soon as a burst of messages outruns one export;
+ * this one holds about 1.5 s of 10,000 spans a second. Exports of 1,024 spans
+ * (about 250 KB of OTLP protobuf), at least every second: the processor sends
+ * one request at a time, so smaller batches fell behind a busy server in the
+ * bench (a batch of 64 left most spans queued until shutdown, where the
+ * exporter takes at most 30 requests at once and refused the rest), and a full
+ * queue drains at shutdown in 16 requests. OTEL_BSP_* still override each one.
  */
 export const SERVER_SPAN_BATCHING: Readonly<Record<string, string>> = {
   OTEL_BSP_MAX_QUEUE_SIZE: '16384',
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64',
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1024',
   OTEL_BSP_SCHEDULE_DELAY: '1000',
 };
 
