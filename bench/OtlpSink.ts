@@ -41,20 +41,35 @@ export class OtlpSink {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Spans received so far, by name. */
-  spans(): Record<string, number> {
+  /** Spans received so far, by name, and the links they carry. */
+  spans(): { names: Record<string, number>; links: number } {
     const names: Record<string, number> = {};
+    let links = 0;
     const count = (name: string) => (names[name] = (names[name] ?? 0) + 1);
     for (const { body, json } of this.traces) {
       if (json) {
-        const request = JSON.parse(body.toString()) as { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ name: string }> }> }> };
-        for (const r of request.resourceSpans ?? []) for (const s of r.scopeSpans ?? []) for (const span of s.spans ?? []) count(span.name);
+        const request = JSON.parse(body.toString()) as { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ name: string; links?: unknown[] }> }> }> };
+        for (const r of request.resourceSpans ?? []) {
+          for (const s of r.scopeSpans ?? []) {
+            for (const span of s.spans ?? []) {
+              count(span.name);
+              links += span.links?.length ?? 0;
+            }
+          }
+        }
       } else {
-        // ExportTraceServiceRequest.resource_spans (1) → ResourceSpans.scope_spans (2) → ScopeSpans.spans (2) → Span.name (5).
-        for (const r of fields(body, 1)) for (const s of fields(r, 2)) for (const span of fields(s, 2)) count(fields(span, 5)[0]?.toString() ?? '');
+        // ExportTraceServiceRequest.resource_spans (1) → ResourceSpans.scope_spans (2) → ScopeSpans.spans (2) → Span.name (5), Span.links (13).
+        for (const r of fields(body, 1)) {
+          for (const s of fields(r, 2)) {
+            for (const span of fields(s, 2)) {
+              count(fields(span, 5)[0]?.toString() ?? '');
+              links += fields(span, 13).length;
+            }
+          }
+        }
       }
     }
-    return names;
+    return { names, links };
   }
 
   async close(): Promise<void> {

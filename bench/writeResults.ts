@@ -74,7 +74,7 @@ export function table(results: ScenarioResult[], machine: object): string {
   for (const r of results) {
     for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
     for (const m of r.runs) {
-      if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}`);
+      if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}; links ${fmt(m.links ?? 0)}`);
     }
   }
   return `${lines.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;

@@ -42,10 +42,16 @@ interface Traced {
   at: number;
   /** Receivers whose delivery of it may still get a chat.deliver span. */
   left: number;
+  /**
+   * The first chat.deliver that linked it: the next receivers' spans link to
+   * that one (once for all the messages of their write it covered) rather than
+   * to every message again.
+   */
+  delivery?: SpanContext;
 }
 
 /**
- * Most publishes one chat.deliver span refers to (its parent and links): the
+ * Most spans one chat.deliver refers to (its parent and links): the
  * SDK keeps 128 links by default (OTEL_SPAN_LINK_COUNT_LIMIT); the ones past
  * this wait for the next receiver's write.
  */
@@ -68,9 +74,12 @@ const carrier = {
  * SDK, when configured, is started by the entry point). Spans: chat.join,
  * chat.leave, chat.publish (parented on the sender's trace_context, else on its
  * stream's span) and chat.deliver: one per write to a receiver's stream that
- * carries traced messages, from the oldest one's sequencing to the write,
- * parented on that message's publish and linked to the others' (each publish
- * gets at most `deliverySpans` receivers' chat.deliver). Metrics:
+ * carries traced messages, from the oldest one's sequencing to the write. The
+ * first receiver a message is written to refers to its chat.publish (the
+ * span's parent for the write's oldest message, a link for the others); each
+ * next one, up to `deliverySpans` receivers per message, refers to that first
+ * chat.deliver instead, once for all the messages of its write that it
+ * covered. Metrics:
  * chatInstruments.ts and README. When `enabled` is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
@@ -260,43 +269,71 @@ export class ChatTelemetry {
   /**
    * Frames are about to be written to a session's stream, in one write:
    * delivery metrics, and one chat.deliver span for the traced messages in it
-   * whose publishes still want one (see the class comment).
+   * whose publishes still want one (see the class comment). Under load a
+   * write carries hundreds of messages, mostly the same ones as the other
+   * members' writes: the first receiver's span links them one by one (64 at
+   * most; the rest wait for the next write), the next receivers' spans link to
+   * that span, which says the same in one link instead of dozens.
    */
   written(session: Session, frames: Uint8Array[]): void {
     if (!this.enabled) return;
     const now = performance.now();
     let oldest = Infinity;
     let messages = 0;
-    let first: Traced | undefined;
+    /** The parent: the oldest traced message's publish, or its first delivery. */
+    let parent: SpanContext | undefined;
     let links: Link[] | undefined;
+    let refs = 0;
+    let head: Traced | undefined;
+    let startedAt = Infinity;
     let traced = 0;
+    /** Messages this span links first (it becomes their `delivery`). */
+    let firsts: Traced[] | undefined;
+    let lastVia: SpanContext | undefined;
+    const refer = (context: SpanContext) => {
+      refs += 1;
+      if (parent === undefined) parent = context;
+      else (links ??= []).push({ context });
+    };
     for (const frame of frames) {
       const t = this.tracked.get(frame);
       if (t === undefined) continue;
       oldest = Math.min(oldest, t.at);
       messages += t.messages;
-      if (t.traces === undefined || traced >= MAX_DELIVERY_LINKS) continue;
+      if (t.traces === undefined) continue;
       for (const publish of t.traces) {
         if (publish.left <= 0) continue;
+        // An earlier receiver's span linked it: link that span, once for the run of messages it covered.
+        const via = publish.delivery;
+        if (via !== undefined && via === lastVia) {
+          // Already linked by this span.
+        } else if (refs >= MAX_DELIVERY_LINKS) {
+          break;
+        } else if (via !== undefined) {
+          refer((lastVia = via));
+        } else {
+          refer(publish.span);
+          (firsts ??= []).push(publish);
+        }
         publish.left -= 1;
         traced += 1;
-        if (first === undefined) first = publish;
-        else (links ??= []).push({ context: publish.span });
-        if (traced >= MAX_DELIVERY_LINKS) break;
+        head ??= publish;
+        startedAt = Math.min(startedAt, publish.at);
       }
     }
     this.delivered += messages;
     if (oldest === Infinity) return;
     this.instruments.latency.record((now - oldest) / 1000);
-    if (first === undefined) return;
-    const span = this.tracer.startSpan('chat.deliver', { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + first.at, links }, trace.setSpanContext(ROOT_CONTEXT, first.span));
-    span.setAttribute('chat.room', first.room);
-    span.setAttribute('chat.seq', first.seq);
+    if (parent === undefined || head === undefined) return;
+    const span = this.tracer.startSpan('chat.deliver', { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + startedAt, links }, trace.setSpanContext(ROOT_CONTEXT, parent));
+    span.setAttribute('chat.room', head.room);
+    span.setAttribute('chat.seq', head.seq);
     span.setAttribute('chat.receiver.user_id', session.userId);
     span.setAttribute('chat.receiver.stream', session.id);
     span.setAttribute('chat.write.messages', messages);
     span.setAttribute('chat.write.traced', traced);
     span.end(performance.timeOrigin + now);
+    if (firsts !== undefined) for (const publish of firsts) publish.delivery = span.spanContext();
   }
 
   private span<T>(name: string, attributes: Attributes, run: (span: Span) => T): T {

@@ -4,6 +4,20 @@ import { OtlpReceiver, type ReceivedSpan } from '../helpers/OtlpReceiver.js';
 import { ServerProcess } from '../helpers/serverProcess.js';
 import { waitFor } from '../helpers/waitFor.js';
 
+/** Whether a span has `spanId` as its parent or among its links. */
+const refersTo = (s: ReceivedSpan, spanId: string) => s.parentSpanId === spanId || s.links.some((l) => l.spanId === spanId);
+
+/**
+ * The chat.deliver spans of a publish, one per receiver's write: the first
+ * receiver's refers to the publish itself (its parent, when it is the write's
+ * oldest traced message, else a link); the next receivers' refer to that span.
+ */
+function deliveriesOf(r: OtlpReceiver, publish: ReceivedSpan): ReceivedSpan[] {
+  const delivers = r.spans.filter((s) => s.name === 'chat.deliver');
+  const first = delivers.filter((d) => refersTo(d, publish.spanId));
+  return [...first, ...delivers.filter((d) => !first.includes(d) && first.some((f) => refersTo(d, f.spanId)))];
+}
+
 /**
  * The whole path, with real processes: a server and three chat-tui clients (line
  * mode), all exporting over OTLP/HTTP to a real receiver. The server and alice
@@ -62,8 +76,7 @@ describe('telemetry: one trace from a sender through the server to two receivers
 
   const byId = (id: string) => receiver.spans.find((s) => s.spanId === id);
   const children = (parent: ReceivedSpan, name: string) => receiver.spans.filter((s) => s.name === name && s.parentSpanId === parent.spanId);
-  /** The chat.deliver spans of a publish: one per receiver's write, a child of its oldest traced message's publish and linked to the others'. */
-  const deliveries = (publish: ReceivedSpan) => receiver.spans.filter((s) => s.name === 'chat.deliver' && (s.parentSpanId === publish.spanId || s.links.some((l) => l.spanId === publish.spanId)));
+  const deliveries = (publish: ReceivedSpan) => deliveriesOf(receiver, publish);
 
   it('each send is one trace: chat.send (alice) → chat.publish (server) → chat.receive (bob, carol); a chat.deliver per receiver’s write refers to it', async () => {
     const sends = await receiver.waitForSpans((s) => s.name === 'chat.send' && s.service === 'chat-tui-alice', 3);
@@ -82,13 +95,14 @@ describe('telemetry: one trace from a sender through the server to two receivers
       const delivers = deliveries(publish!);
       expect(delivers.map((d) => d.attributes['chat.receiver.user_id']).sort()).toEqual(['alice', 'bob', 'carol']);
       for (const d of delivers) {
-        // A child of this publish is in its trace; one that links to it is in the trace of an older message of the same write.
+        // A child of this publish is in its trace; the others are in the trace of an older message of the same write.
         if (d.parentSpanId === publish!.spanId) expect(d.traceId).toBe(send.traceId);
-        else expect(d.links).toContainEqual(expect.objectContaining({ traceId: send.traceId, spanId: publish!.spanId }));
         expect(d.startNs).toBeLessThanOrEqual(d.endNs);
-        expect(d.attributes['chat.write.traced']).toBe(1 + d.links.length);
+        expect(d.attributes['chat.write.traced']).toBeGreaterThanOrEqual(1);
         expect(d.attributes['chat.write.messages']).toBeGreaterThanOrEqual(d.attributes['chat.write.traced'] as number);
       }
+      // Exactly one receiver's span refers to the publish itself; the others refer to that span.
+      expect(delivers.filter((d) => refersTo(d, publish!.spanId))).toHaveLength(1);
       const receives = children(publish!, 'chat.receive');
       expect(receives.map((r) => r.service).sort()).toEqual(['chat-tui-bob', 'chat-tui-carol']);
       for (const r of receives) expect(r.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.sender.user_id': 'alice', 'chat.seq': send.attributes['chat.seq'] });
@@ -206,7 +220,7 @@ describe('sampling: OpenTelemetry’s standard variables decide which traces are
     expect(stream).toMatchObject({ name: 'chat.v1.ChatService/Channel', service: 'chat-grpc', kind: 2, parentSpanId: '' });
     expect(r.spans.filter((s) => s.name === 'chat.join' && s.service === 'chat-grpc')).toHaveLength(2);
     // Both receivers' writes of the untraced message have their chat.deliver.
-    const delivered = r.spans.filter((s) => s.name === 'chat.deliver' && (s.parentSpanId === fromPlain!.spanId || s.links.some((l) => l.spanId === fromPlain!.spanId)));
+    const delivered = deliveriesOf(r, fromPlain!);
     expect(delivered.map((d) => d.attributes['chat.receiver.user_id']).sort()).toEqual(['plain', 'tracy']);
   }, 60_000);
 
