@@ -301,8 +301,10 @@ export class ChatTelemetry {
       oldest = Math.min(oldest, t.at);
       messages += t.messages;
       if (t.traces === undefined) continue;
+      let live = false;
       for (const publish of t.traces) {
         if (publish.left <= 0) continue;
+        live = true;
         // An earlier receiver's span linked it: link that span, once for the run of messages it covered.
         const via = publish.delivery;
         if (via !== undefined && via === lastVia) {
@@ -320,6 +322,8 @@ export class ChatTelemetry {
         head ??= publish;
         startedAt = Math.min(startedAt, publish.at);
       }
+      // Every receiver these messages may have is traced: the other members' writes need not look again.
+      if (!live) t.traces = undefined;
     }
     this.delivered += messages;
     if (oldest === Infinity) return;
