@@ -2,7 +2,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { withTimeout } from '../lib/withTimeout.js';
 import { SyncContextManager } from './SyncContextManager.js';
-import type { Telemetry, TelemetryOptions } from './startTelemetry.js';
+import { type Telemetry, type TelemetryOptions, withDefaults } from './startTelemetry.js';
 
 /** Longest a shutdown waits for the last export: an unreachable collector must not hold up a drain. */
 const SHUTDOWN_MS = 3000;
@@ -18,9 +18,7 @@ const SHUTDOWN_MS = 3000;
  * active context follows synchronous calls only (see SyncContextManager).
  */
 export function startSdk(serviceName: string, { asyncContext, envDefaults = {} }: TelemetryOptions): Telemetry {
-  for (const [key, value] of Object.entries(envDefaults)) {
-    if (!process.env[key]?.trim()) process.env[key] = value;
-  }
+  withDefaults(process.env, envDefaults);
   const sdk = new NodeSDK({
     // No sampler here: the SDK applies OTEL_TRACES_SAMPLER, or OpenTelemetry's default.
     // The default name; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, detected from the environment, win.

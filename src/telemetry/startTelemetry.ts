@@ -37,6 +37,14 @@ export const SERVER_SPAN_BATCHING: Readonly<Record<string, string>> = {
   OTEL_BSP_SCHEDULE_DELAY: '1000',
 };
 
+/** Sets each variable of `defaults` that `env` leaves unset or blank; the ones set stay as they are. */
+export function withDefaults(env: NodeJS.ProcessEnv, defaults: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  for (const [key, value] of Object.entries(defaults)) {
+    if (!env[key]?.trim()) env[key] = value;
+  }
+  return env;
+}
+
 /**
  * Whether the standard OTEL_* variables ask for telemetry: an OTLP endpoint (any
  * signal), or an exporter named in OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER,

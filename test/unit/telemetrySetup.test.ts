@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
-import { startTelemetry, TelemetryConfigError, telemetryConfigured } from '../../src/telemetry/startTelemetry.js';
+import { SERVER_SPAN_BATCHING, startTelemetry, TelemetryConfigError, telemetryConfigured, withDefaults } from '../../src/telemetry/startTelemetry.js';
 import { SyncContextManager } from '../../src/telemetry/SyncContextManager.js';
 
 describe('telemetryConfigured: only the standard OTEL_* variables turn it on', () => {
@@ -28,6 +28,17 @@ describe('telemetryConfigured: only the standard OTEL_* variables turn it on', (
     const started = startTelemetry({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: value }, 'test');
     await expect(started).rejects.toThrow(TelemetryConfigError);
     await expect(started).rejects.toThrow(`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="${value}"`);
+  });
+});
+
+describe('the server’s span batching defaults: the standard OTEL_BSP_* variables still win', () => {
+  it('fills in what the environment leaves unset or blank, and keeps what it sets', () => {
+    const env = withDefaults({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64', OTEL_BSP_SCHEDULE_DELAY: ' ' }, SERVER_SPAN_BATCHING);
+    expect(env).toEqual({ OTEL_BSP_MAX_QUEUE_SIZE: '16384', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64', OTEL_BSP_SCHEDULE_DELAY: '1000' });
+  });
+
+  it('sizes the export batch within the queue (the SDK would cut it down to the queue otherwise)', () => {
+    expect(Number(SERVER_SPAN_BATCHING.OTEL_BSP_MAX_EXPORT_BATCH_SIZE)).toBeLessThanOrEqual(Number(SERVER_SPAN_BATCHING.OTEL_BSP_MAX_QUEUE_SIZE));
   });
 });
 
