@@ -39,6 +39,13 @@ describe('Makefile', () => {
     expect(listed.sort()).toEqual([...TARGETS, ...EXTRA].sort());
   });
 
+  it('docs/operating.md lists exactly the targets make has', async () => {
+    const doc = readFileSync(join(root, 'docs/operating.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## Make targets'));
+    const documented = [...table.matchAll(/`make ([a-z-]+)`/g)].map((m) => m[1]!);
+    expect([...new Set(documented)].sort()).toEqual([...TARGETS, ...EXTRA].sort());
+  });
+
   it("gives each of the original's targets the original's meaning", async () => {
     for (const [target, commands] of Object.entries(ORIGINAL)) {
       const lines = (await make('-n', target)).split('\n').filter(Boolean).map((line) => line.trimEnd());

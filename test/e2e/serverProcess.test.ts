@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import type { JsonValue } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition, HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health.js';
@@ -82,11 +84,13 @@ describe('the server process (npm start)', () => {
   });
 
   /**
-   * grpcurl, through reflection alone. Debian has no grpcurl package, so
-   * ReflectionClient takes its steps with nothing of chat.v1 compiled in: list,
-   * fetch the defining files, call a method from JSON, print protojson.
+   * grpcurl, through reflection alone, as docs/operating.md shows it. Debian has
+   * no grpcurl package, so ReflectionClient takes its steps with nothing of
+   * chat.v1 compiled in: list, fetch the defining files, build the messages from
+   * JSON, print protojson. Every command of the docs' transcript is run and its
+   * output compared, with only the random epoch and the clock left out.
    */
-  it.each(['v1', 'v1alpha'] as const)('grpcurl works through reflection %s: list, describe chat.v1.ChatService, call ListRooms and Health/Check', async (version) => {
+  it.each(['v1', 'v1alpha'] as const)("grpcurl's transcript in docs/operating.md holds, over reflection %s", async (version) => {
     proc = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { CHAT_DRAIN_GRACE_MS: '500' });
     const address = `127.0.0.1:${await proc.port()}`;
     const chat = new ChatClient(address);
@@ -94,26 +98,56 @@ describe('the server process (npm start)', () => {
     const alice = new EventLog(chat.openSession({ userId: 'alice' }));
     alice.session.join('general');
     await alice.joined('general');
-    alice.session.send('general', 'hello');
-    await alice.waitFor((e) => e.type === 'message' && e.message.content === 'hello', 'hello back');
 
     const grpcurl = new ReflectionClient(address, version);
     closers.push(() => grpcurl.close());
-    // grpcurl -plaintext 127.0.0.1:50051 list
-    expect((await grpcurl.list()).sort()).toEqual(['chat.v1.ChatService', 'grpc.health.v1.Health']);
-
-    // grpcurl -plaintext 127.0.0.1:50051 describe chat.v1.ChatService
     const service = (await grpcurl.registryFor('chat.v1.ChatService')).getService('chat.v1.ChatService')!;
     expect(service.methods.map((m) => [m.name, m.methodKind, m.input.typeName, m.output.typeName])).toEqual([
       ['Channel', 'bidi_streaming', 'chat.v1.ClientEnvelope', 'chat.v1.ServerEvent'],
       ['ListRooms', 'unary', 'chat.v1.ListRoomsRequest', 'chat.v1.ListRoomsResponse'],
     ]);
 
-    // grpcurl -plaintext 127.0.0.1:50051 chat.v1.ChatService/ListRooms (seq 1 is alice's join, 2 her message)
-    const rooms = JSON.parse(await grpcurl.invoke('chat.v1.ChatService/ListRooms')) as { rooms: Array<Record<string, unknown>> };
-    expect(rooms).toEqual({ rooms: [{ room: 'general', memberCount: 1, lastSeq: '2', epoch: expect.stringMatching(/\S/) }] });
-
-    // grpcurl -plaintext -d '{"service":"chat.v1.ChatService"}' 127.0.0.1:50051 grpc.health.v1.Health/Check
-    expect(JSON.parse(await grpcurl.invoke('grpc.health.v1.Health/Check', { service: 'chat.v1.ChatService' }))).toEqual({ status: 'SERVING' });
+    const transcript = grpcurlTranscript();
+    expect(transcript.map((step) => step.method)).toEqual(['list', 'chat.v1.ChatService/Channel', 'chat.v1.ChatService/ListRooms', 'grpc.health.v1.Health/Check']);
+    for (const step of transcript) {
+      let printed: string;
+      if (step.method === 'list') printed = (await grpcurl.list()).join('\n');
+      else if (step.stdin) {
+        const answer = await grpcurl.stream(step.method, step.stdin);
+        expect(answer.status.code).toBe(grpc.status.OK);
+        printed = answer.printed;
+      } else printed = await grpcurl.invoke(step.method, step.data ?? {});
+      expect({ command: step.command, output: unclocked(printed) }).toEqual({ command: step.command, output: unclocked(step.output) });
+    }
+    await alice.waitFor((e) => e.type === 'message' && e.message.content === 'hello from grpcurl', "curl's line");
   });
 });
+
+/** One `$ grpcurl …` line of the docs' transcript, with what it printed. */
+interface GrpcurlStep {
+  command: string;
+  method: string;
+  data?: JsonValue;
+  stdin?: JsonValue[];
+  output: string;
+}
+
+/** The transcript between docs/operating.md's grpcurl markers. */
+function grpcurlTranscript(): GrpcurlStep[] {
+  const doc = readFileSync(new URL('../../docs/operating.md', import.meta.url), 'utf8');
+  const block = /<!-- grpcurl[^>]*-->\s*```console\n([\s\S]*?)```\s*<!-- \/grpcurl -->/.exec(doc)?.[1];
+  if (block === undefined) throw new Error('docs/operating.md has no grpcurl transcript between <!-- grpcurl --> and <!-- /grpcurl -->');
+  return block.split(/^\$ /m).filter(Boolean).map((chunk) => {
+    const [command, ...output] = chunk.trimEnd().split('\n') as [string, ...string[]];
+    const stdin = /^printf '%s\\n' (.*) \| grpcurl -plaintext -d @ 127\.0\.0\.1:50051 (\S+)$/.exec(command);
+    if (stdin) return { command, method: stdin[2]!, stdin: [...stdin[1]!.matchAll(/'([^']*)'/g)].map((m) => JSON.parse(m[1]!) as JsonValue), output: output.join('\n') };
+    const call = /^grpcurl -plaintext (?:-d '([^']*)' )?127\.0\.0\.1:50051 (\S+)$/.exec(command);
+    if (!call) throw new Error(`not a grpcurl command the test knows: ${command}`);
+    return { command, method: call[2]!, data: call[1] === undefined ? undefined : (JSON.parse(call[1]) as JsonValue), output: output.join('\n') };
+  });
+}
+
+/** Output without what differs run to run: the room's random epoch and the server's clock. */
+function unclocked(printed: string): string {
+  return printed.replace(/("epoch": )"[^"]*"/g, '$1"…"').replace(/("timestampUtc": )"\d+"/g, '$1"…"');
+}

@@ -62,14 +62,39 @@ export class ReflectionClient {
 
   /** `grpcurl -plaintext -d JSON ADDRESS SERVICE/METHOD` for a unary method: the answer as grpcurl prints it. */
   async invoke(method: string, json: JsonValue = {}): Promise<string> {
+    const desc = await this.method(method);
+    const request = toBinary(desc.input, fromJson(desc.input, json));
+    const answer = await new Promise<Buffer>((resolve, reject) =>
+      this.client.makeUnaryRequest(`/${method}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request), (error, value) => (error ? reject(error) : resolve(value!))),
+    );
+    return JSON.stringify(toJson(desc.output, fromBinary(desc.output, answer)), null, 2);
+  }
+
+  /**
+   * `grpcurl -plaintext -d @ ADDRESS SERVICE/METHOD` for a bidirectional stream
+   * with `requests` on stdin: sends them all, half-closes (stdin's end), and
+   * prints every answer until the server ends the call, with its status.
+   */
+  async stream(method: string, requests: JsonValue[]): Promise<{ printed: string; status: grpc.StatusObject }> {
+    const desc = await this.method(method);
+    const call = this.client.makeBidiStreamRequest(`/${method}`, (b: Buffer) => b, (b: Buffer) => b);
+    const printed: string[] = [];
+    call.on('data', (b: Buffer) => printed.push(JSON.stringify(toJson(desc.output, fromBinary(desc.output, b)), null, 2)));
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    // The status can come before the last messages are read: 'end' follows them.
+    const ended = new Promise<void>((resolve) => call.on('end', resolve).on('error', () => resolve()));
+    call.on('error', () => {}); // the status says it
+    for (const json of requests) call.write(Buffer.from(toBinary(desc.input, fromJson(desc.input, json))));
+    call.end();
+    const [done] = await Promise.all([status, ended]);
+    return { printed: printed.join('\n'), status: done };
+  }
+
+  private async method(method: string) {
     const [service, name] = method.split('/') as [string, string];
     const desc = (await this.registryFor(service)).getService(service)?.methods.find((m) => m.name === name);
     if (!desc) throw new Error(`${method} is not a method the server describes`);
-    const request = toBinary(desc.input, fromJson(desc.input, json));
-    const answer = await new Promise<Buffer>((resolve, reject) =>
-      this.client.makeUnaryRequest(`/${service}/${name}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request), (error, value) => (error ? reject(error) : resolve(value!))),
-    );
-    return JSON.stringify(toJson(desc.output, fromBinary(desc.output, answer)), null, 2);
+    return desc;
   }
 
   close(): void {
