@@ -52,7 +52,7 @@ const carrier = {
  * SDK, when configured, is started by the entry point). Spans: chat.join,
  * chat.leave, chat.publish (parented on the sender's trace_context) and, for the
  * first `deliverySpans` receivers of each message, chat.deliver from sequenced to
- * written. Metrics: chatInstruments.ts and README. When `enabled` is false every method is a
+ * written. Metrics: chatInstruments.ts and docs/telemetry.md. When `enabled` is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
 export class ChatTelemetry {
