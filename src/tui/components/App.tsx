@@ -103,8 +103,9 @@ export function App({ connection, onQuit }: AppProps) {
     if (key.escape) return setInput('');
     if (key.ctrl || key.meta || input === '') return;
     // Typed or pasted text, possibly several lines in one chunk (a paste, or keys
-    // sent faster than they are read): each line break submits what is before it.
-    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n/).map(stripControls);
+    // sent faster than they are read): each line break submits what is before it,
+    // a pasted LINE SEPARATOR or PARAGRAPH SEPARATOR too (the server refuses them).
+    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n|\u2028|\u2029/).map(stripControls);
     for (const part of lines.slice(0, -1)) void submit(draftRef.current + part);
     setInput(draftRef.current + lines.at(-1)!);
   });
