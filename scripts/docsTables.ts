@@ -1,6 +1,7 @@
 /**
  * The tables in docs/ that are made from code, each between an opening
- * `<!-- NAME: … -->` line and `<!-- /NAME -->`: the settings (src/server/settings.ts)
+ * `<!-- NAME: … -->` line and `<!-- /NAME -->`: the settings (src/server/settings.ts),
+ * the special characters (src/lib/specialCharacters.ts)
  * and the bench's scenarios and runs (bench/scenarios.ts, bench/results/*.json). `npm run docs:tables` writes them;
  * test/e2e/docs.test.ts fails when one differs from what it would write.
  */
@@ -8,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performanceTables, scenarioList } from './performanceTables.js';
+import { refusedCharactersTable } from './refusedCharactersTable.js';
 import { settingsTable } from './settingsTable.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -21,6 +23,7 @@ export interface GeneratedRegion {
 
 export const regions: GeneratedRegion[] = [
   { name: 'settings-table', file: 'docs/protocol.md', make: () => `${settingsTable()}\n` },
+  { name: 'refused-characters', file: 'docs/protocol.md', make: () => `${refusedCharactersTable()}\n` },
   { name: 'bench-scenarios', file: 'docs/performance.md', make: scenarioList },
   { name: 'bench-tables', file: 'docs/performance.md', make: performanceTables },
 ];
