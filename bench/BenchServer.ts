@@ -7,12 +7,22 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
 
 /**
- * Which server a run measures: ours; ours exporting telemetry to an OtlpSink,
- * with its defaults ('ours+otel': the bench's clients send no trace context, so
- * 1% of their messages start a trace) or with every message traced
- * ('ours+otel-all', OTEL_TRACES_SAMPLER=always_on); or the plain grpc-js baseline.
+ * Which server a run measures: ours (telemetry off); ours exporting telemetry to
+ * an OtlpSink, with OpenTelemetry's default sampler ('ours+otel',
+ * parentbased_always_on: every message traced, though the bench's clients send
+ * no trace context) or with the sampler for load ('ours+otel-ratio',
+ * parentbased_traceidratio at 0.01: 1% of the streams, and so of the messages,
+ * that start no trace of their own); or the plain grpc-js baseline.
  */
-export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-all' | 'baseline';
+export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-ratio' | 'baseline';
+
+/** What each kind is, for the results. */
+export const serverKinds: Record<ServerKind, string> = {
+  ours: 'our server, telemetry off',
+  baseline: 'the plain grpc-js baseline (bench/baselineServer.ts)',
+  'ours+otel': 'our server with telemetry on and exported (OTEL_EXPORTER_OTLP_ENDPOINT only): the default sampler, parentbased_always_on, traces every message',
+  'ours+otel-ratio': 'ours+otel with OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01 (the setting for load): 1% of the streams, and their messages, traced',
+};
 
 /** What our server's drain_end log line says its backpressure policy did (see Hub.backpressure). */
 export interface BackpressureReport {
@@ -29,7 +39,7 @@ export class BenchServer {
   private constructor(
     readonly child: ChildProcess,
     readonly port: number,
-    /** Where its telemetry goes, for 'ours+otel'. */
+    /** Where its telemetry goes, for 'ours+otel' and 'ours+otel-ratio'. */
     readonly sink?: OtlpSink,
   ) {
     let partial = '';
@@ -50,7 +60,7 @@ export class BenchServer {
     if (sink) {
       // Spans and metrics (each second) exported as configured.
       Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '1000' });
-      if (kind === 'ours+otel-all') Object.assign(env, { OTEL_TRACES_SAMPLER: 'always_on' });
+      if (kind === 'ours+otel-ratio') Object.assign(env, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' });
     }
     // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server there (read it with bench/topFunctions.ts).
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];

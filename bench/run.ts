@@ -1,15 +1,16 @@
 /**
- * `npm run bench [-- --only NAME[,NAME]] [--server ours|baseline|ours+otel|ours+otel-all] [--out DIR]`:
- * runs every scenario against our server and the baseline, each in fresh
- * processes, and writes JSON, a markdown table and an SVG chart to bench/results/
+ * `npm run bench [-- --only NAME[,NAME]] [--server KIND[,KIND]] [--out DIR]`:
+ * runs every scenario against our server and the baseline (and, for scenarios
+ * that measure telemetry, ours+otel and ours+otel-ratio: see serverKinds), each
+ * in fresh processes, and writes JSON, a markdown table and an SVG chart to bench/results/
  * (and that run's table into docs/performance.md).
  */
 import { parseArgs } from 'node:util';
 import { runScenario, type Measurement } from './runScenario.js';
 import { scenarios } from './scenarios.js';
-import { writeResults } from './writeResults.js';
+import { type ScenarioResult, writeResults } from './writeResults.js';
 import { writeDocsTables } from '../scripts/docsTables.js';
-import type { ServerKind } from './BenchServer.js';
+import { type ServerKind, serverKinds } from './BenchServer.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,11 +20,13 @@ const { values } = parseArgs({
   },
 });
 const only = values.only?.split(',');
+const unknown = values.server?.split(',').filter((k) => !(k in serverKinds));
+if (unknown?.length) throw new Error(`--server ${unknown.join(',')}: not one of ${Object.keys(serverKinds).join(', ')}`);
 
-const results: Array<{ scenario: string; about: string; runs: Measurement[] }> = [];
+const results: ScenarioResult[] = [];
 for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
   const runs: Measurement[] = [];
-  const kinds: ServerKind[] = values.server ? [values.server as ServerKind] : ['ours', 'baseline', ...(scenario.telemetry ? (['ours+otel', 'ours+otel-all'] as const) : [])];
+  const kinds: ServerKind[] = values.server ? (values.server.split(',') as ServerKind[]) : ['ours', 'baseline', ...(scenario.telemetry ? (['ours+otel', 'ours+otel-ratio'] as const) : [])];
   // Repeats go round the servers in turn, so a slow spell of the machine does not fall on one server's runs.
   const tries = new Map<ServerKind, Measurement[]>(kinds.map((k) => [k, []]));
   for (let i = 0; i < scenario.repeat; i++) {
@@ -38,7 +41,8 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
     }
   }
   for (const kind of kinds) runs.push(median(tries.get(kind)!, scenario.kind));
-  results.push({ scenario: scenario.name, about: scenario.about, runs });
+  const repeats = scenario.repeat > 1 && scenario.kind === 'messages' ? Object.fromEntries(kinds.map((k) => [k, tries.get(k)!.map((m) => Math.round(m.deliveriesPerSecond))])) : undefined;
+  results.push({ scenario: scenario.name, about: scenario.about, runs, ...(repeats && { repeats }) });
 }
 const file = await writeResults(values.out!, results);
 

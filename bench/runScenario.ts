@@ -30,6 +30,8 @@ export interface Measurement {
   pauses: number;
   /** Join storms: seconds until every member had read every join notice. */
   settledSeconds: number;
+  /** With telemetry exported: the spans the sink received (the drain's last export included), by name. */
+  spans?: Record<string, number>;
 }
 
 const WORKERS = 2;
@@ -196,7 +198,8 @@ async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchSer
 export function withServerReport(m: Measurement, server: BenchServer): Measurement {
   const bp = server.backpressure;
   if (bp === undefined) return m; // the baseline has no such policy
-  return { ...m, serverCutOffs: Object.values(bp.cutOffs).reduce((a, b) => a + b, 0), pauses: bp.roomPauses + bp.serverPauses };
+  const spans = server.sink?.spans();
+  return { ...m, serverCutOffs: Object.values(bp.cutOffs).reduce((a, b) => a + b, 0), pauses: bp.roomPauses + bp.serverPauses, ...(spans && { spans }) };
 }
 
 function measure(

@@ -1,12 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { serverKinds } from './BenchServer.js';
 import type { Measurement } from './runScenario.js';
 
 export interface ScenarioResult {
   scenario: string;
   about: string;
+  /** The median run of each server. */
   runs: Measurement[];
+  /** Scenarios run more than once: every run's deliveries/s, per server, in the order they ran. */
+  repeats?: Record<string, number[]>;
 }
 
 /** Writes results.json, results.md and results.svg (a dated set) and returns the markdown path. */
@@ -29,9 +33,30 @@ export async function writeResults(dir: string, results: ScenarioResult[]): Prom
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 const ratio = (a: number, b: number) => (b > 0 && a > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
-/** The markdown report of a run: the machine, what each scenario measures, then resultsTable. */
+/** The markdown report of a run: the machine, what each scenario measures and each server is, resultsTable, then every repeat's figure and the spans exported. */
 export function table(results: ScenarioResult[], machine: object): string {
-  return [`Machine: ${JSON.stringify(machine)}`, '', ...results.map((r) => `- **${r.scenario}**: ${r.about}`), '', resultsTable(results)].join('\n');
+  const kinds = Object.entries(serverKinds).filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)));
+  const notes: string[] = [];
+  for (const r of results) {
+    for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
+    for (const m of r.runs) {
+      if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}`);
+    }
+  }
+  return [
+    `Machine: ${JSON.stringify(machine)}`,
+    '',
+    ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
+    '',
+    'Servers:',
+    '',
+    ...kinds.map(([kind, about]) => `- **${kind}**: ${about}`),
+    '',
+    "Each row is the median run (by deliveries/s) of the scenario's repeats; `A/B` rows are A's median over B's.",
+    '',
+    resultsTable(results),
+    ...(notes.length ? [notes.join('\n'), ''] : []),
+  ].join('\n');
 }
 
 /** Fields a results file may lack: those written before the bench read the server's log (pauses, cut-offs) and timed settling. */

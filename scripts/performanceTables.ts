@@ -21,13 +21,18 @@ interface RecordedRun {
 }
 
 /**
- * Runs recorded before the server kinds got their present names (commit f1e6bd4):
- * there `ours+otel` traced every message and `ours+otel-1%` kept 1 trace in 100.
- * The tables use the present names, so that each name means one thing throughout.
+ * Runs recorded under the kinds' earlier names. Before 2026-11-27-04-21,
+ * `ours+otel` traced every message and `ours+otel-1%` kept 1 trace in 100; from
+ * then until issue 12, `ours+otel` kept 1 in 100 (the server's own default
+ * sampler then) and `ours+otel-all` traced every message. Now `ours+otel` runs
+ * OpenTelemetry's default sampler, which traces every message, and
+ * `ours+otel-ratio` keeps 1 in 100. The tables use the present names, so that
+ * each name means one thing throughout.
  */
-const EARLIER_NAMES: Record<string, Record<string, string>> = Object.fromEntries(
-  ['2026-11-27-04-04', '2026-11-27-04-13'].map((run) => [run, { 'ours+otel': 'ours+otel-all', 'ours+otel-1%': 'ours+otel' }]),
-);
+const EARLIER_NAMES: Record<string, Record<string, string>> = Object.fromEntries([
+  ...['2026-11-27-04-04', '2026-11-27-04-13'].map((run) => [run, { 'ours+otel-1%': 'ours+otel-ratio' }]),
+  ...['2026-11-27-04-21', '2026-11-27-04-27', '2026-12-02-07-46', '2026-12-02-08-07'].map((run) => [run, { 'ours+otel': 'ours+otel-ratio', 'ours+otel-all': 'ours+otel' }]),
+]);
 
 /** The run names in bench/results (file names without .json), newest first. */
 export function benchRuns(): string[] {

@@ -6,6 +6,7 @@ import {
   metrics,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   ROOT_CONTEXT,
   SpanStatusCode,
@@ -27,16 +28,31 @@ interface Tracked {
   at: number;
   /** Chat messages in these bytes (a batch holds several events). */
   messages: number;
-  /** Publishes whose deliveries still get a span, with how many more each may have. */
-  traces: Traced[];
+  /** Publishes whose deliveries still get a span, with how many more each may have; none for most bytes. */
+  traces: Traced[] | undefined;
 }
 
+/** A traced publish, as its deliveries refer to it. */
 interface Traced {
-  context: Context;
+  /** The chat.publish span's ids (the span object itself has ended). */
+  span: SpanContext;
   room: string;
   seq: number;
+  /** When it was sequenced (performance.now()). */
+  at: number;
+  /** Receivers whose delivery of it may still get a chat.deliver span. */
   left: number;
 }
+
+/**
+ * Most publishes one chat.deliver span refers to (its parent and links): the
+ * SDK keeps 128 links by default (OTEL_SPAN_LINK_COUNT_LIMIT); the ones past
+ * this wait for the next receiver's write.
+ */
+const MAX_DELIVERY_LINKS = 64;
+
+/** The link from a publish to its sender's stream, the same for every publish. */
+const STREAM_LINK: Attributes = Object.freeze({ 'chat.link': 'stream' });
 
 /** Map carrier for W3C trace context in ChatPayload.trace_context. */
 const carrier = {
@@ -50,9 +66,12 @@ const carrier = {
 /**
  * Everything the server tells OpenTelemetry, through @opentelemetry/api only (the
  * SDK, when configured, is started by the entry point). Spans: chat.join,
- * chat.leave, chat.publish (parented on the sender's trace_context) and, for the
- * first `deliverySpans` receivers of each message, chat.deliver from sequenced to
- * written. Metrics: chatInstruments.ts and docs/telemetry.md. When `enabled` is false every method is a
+ * chat.leave, chat.publish (parented on the sender's trace_context, else on its
+ * stream's span) and chat.deliver: one per write to a receiver's stream that
+ * carries traced messages, from the oldest one's sequencing to the write,
+ * parented on that message's publish and linked to the others' (each publish
+ * gets at most `deliverySpans` receivers' chat.deliver). Metrics:
+ * chatInstruments.ts and docs/telemetry.md. When `enabled` is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
 export class ChatTelemetry {
@@ -85,7 +104,7 @@ export class ChatTelemetry {
 
   /** Wraps the hub's encoder: each sequenced event's bytes are timed from here. */
   encoded(frame: Uint8Array, isMessage: boolean): Uint8Array {
-    if (this.enabled) this.tracked.set(frame, { at: performance.now(), messages: isMessage ? 1 : 0, traces: [] });
+    if (this.enabled) this.tracked.set(frame, { at: performance.now(), messages: isMessage ? 1 : 0, traces: undefined });
     return frame;
   }
 
@@ -96,10 +115,10 @@ export class ChatTelemetry {
     for (const frame of frames) {
       const t = this.tracked.get(frame);
       if (t === undefined) continue;
-      merged ??= { at: t.at, messages: 0, traces: [] };
+      merged ??= { at: t.at, messages: 0, traces: undefined };
       merged.at = Math.min(merged.at, t.at);
       merged.messages += t.messages;
-      merged.traces.push(...t.traces);
+      if (t.traces !== undefined) (merged.traces ??= []).push(...t.traces);
     }
     if (merged) this.tracked.set(batch, merged);
     return batch;
@@ -177,39 +196,49 @@ export class ChatTelemetry {
   }
 
   /**
-   * Runs a publish inside a chat.publish span, a child of the sender's trace
-   * context (when it sent one) and linked to the stream's span. `run` gets the
-   * trace context the message should carry to its receivers: this span's, so
-   * their traces hang off the server's part.
+   * Runs a publish inside a chat.publish span: a child of the sender's trace
+   * context, linked to the stream's span, when the sender sent one; else a child
+   * of the stream's span. `run` gets the trace context the message carries to
+   * its receivers: this span's when the sender traced the message (their
+   * chat.receive spans continue its trace), and none when it did not: 70 bytes
+   * more to every receiver of every message of a client that traces nothing
+   * (the benchmark's, the original proto's) cost more than the span itself,
+   * and the server's own chat.deliver spans already say when each write went.
    */
   publish(room: string, senderContext: Record<string, string>, content: string, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
     if (!this.enabled) return run(senderContext);
-    const stream = trace.getSpanContext(context.active());
+    const active = context.active();
+    const stream = trace.getSpanContext(active);
+    const fromSender = hasKeys(senderContext);
     // No trace from the sender and an unsampled stream: the (parent-based) sampler
-    // would drop this span, so do not make it. Most messages take this way.
-    if (Object.keys(senderContext).length === 0 && stream !== undefined && (stream.traceFlags & TraceFlags.SAMPLED) === 0) {
+    // would drop this span, so do not make it.
+    if (!fromSender && stream !== undefined && (stream.traceFlags & TraceFlags.SAMPLED) === 0) {
       return this.measured(run, senderContext);
     }
-    const payloadBytes = Buffer.byteLength(content);
-    const parent = Object.keys(senderContext).length > 0 ? propagation.extract(context.active(), senderContext, carrier) : context.active();
-    const links: Link[] = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: { 'chat.link': 'stream' } }] : [];
-    const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links, attributes: { 'chat.room': room, 'chat.payload.size': payloadBytes } }, parent);
-    const own = trace.setSpan(parent, span);
+    const parent = fromSender ? propagation.extract(active, senderContext, carrier) : active;
+    const links: Link[] | undefined = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: STREAM_LINK }] : undefined;
+    const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links }, parent);
     try {
-      // Receivers continue the trace from here when it is sampled; otherwise the
-      // message carries what the sender sent (often nothing): no bytes for a trace nobody keeps.
+      const recording = span.isRecording();
+      // Receivers continue the sender's trace from here when it is sampled; otherwise the
+      // message carries what the sender sent: no bytes for a trace nobody keeps.
       let forward = senderContext;
-      if (span.isRecording()) {
-        forward = {};
-        propagation.inject(own, forward, carrier);
+      if (recording) {
+        // One attribute at a time: no object made per message.
+        span.setAttribute('chat.room', room);
+        span.setAttribute('chat.payload.size', Buffer.byteLength(content));
+        if (fromSender) {
+          forward = {};
+          propagation.inject(trace.setSpan(parent, span), forward, carrier);
+        }
       }
       const result = this.measured(run, forward);
-      // A publish the sampler dropped has no deliveries to trace either.
-      const traced = span.isRecording() ? Math.min(this.deliverySpans, result.fanout) : 0;
-      span.setAttributes({ 'chat.seq': result.seq, 'chat.fanout.size': result.fanout, 'chat.deliveries.traced': traced });
+      if (!recording) return result;
+      span.setAttribute('chat.seq', result.seq);
+      span.setAttribute('chat.fanout.size', result.fanout);
+      const traced = Math.min(this.deliverySpans, result.fanout);
       const tracked = this.tracked.get(result.frame);
-      // Only the span's ids are kept for the deliveries (the span object itself is done).
-      if (tracked && traced > 0) tracked.traces.push({ context: trace.setSpanContext(ROOT_CONTEXT, span.spanContext()), room, seq: result.seq, left: traced });
+      if (tracked && traced > 0) (tracked.traces ??= []).push({ span: span.spanContext(), room, seq: result.seq, at: tracked.at, left: traced });
       return result;
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
@@ -228,35 +257,46 @@ export class ChatTelemetry {
     return result;
   }
 
-  /** Frames are about to be written to a session's stream: delivery metrics, and chat.deliver spans while allowed. */
+  /**
+   * Frames are about to be written to a session's stream, in one write:
+   * delivery metrics, and one chat.deliver span for the traced messages in it
+   * whose publishes still want one (see the class comment).
+   */
   written(session: Session, frames: Uint8Array[]): void {
     if (!this.enabled) return;
     const now = performance.now();
     let oldest = Infinity;
     let messages = 0;
+    let first: Traced | undefined;
+    let links: Link[] | undefined;
+    let traced = 0;
     for (const frame of frames) {
       const t = this.tracked.get(frame);
       if (t === undefined) continue;
       oldest = Math.min(oldest, t.at);
       messages += t.messages;
-      for (const traced of t.traces) {
-        if (traced.left <= 0) continue;
-        traced.left -= 1;
-        this.tracer
-          .startSpan(
-            'chat.deliver',
-            {
-              kind: SpanKind.INTERNAL,
-              startTime: performance.timeOrigin + t.at,
-              attributes: { 'chat.room': traced.room, 'chat.seq': traced.seq, 'chat.receiver.user_id': session.userId, 'chat.receiver.stream': session.id },
-            },
-            traced.context,
-          )
-          .end(performance.timeOrigin + now);
+      if (t.traces === undefined || traced >= MAX_DELIVERY_LINKS) continue;
+      for (const publish of t.traces) {
+        if (publish.left <= 0) continue;
+        publish.left -= 1;
+        traced += 1;
+        if (first === undefined) first = publish;
+        else (links ??= []).push({ context: publish.span });
+        if (traced >= MAX_DELIVERY_LINKS) break;
       }
     }
     this.delivered += messages;
-    if (oldest !== Infinity) this.instruments.latency.record((now - oldest) / 1000);
+    if (oldest === Infinity) return;
+    this.instruments.latency.record((now - oldest) / 1000);
+    if (first === undefined) return;
+    const span = this.tracer.startSpan('chat.deliver', { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + first.at, links }, trace.setSpanContext(ROOT_CONTEXT, first.span));
+    span.setAttribute('chat.room', first.room);
+    span.setAttribute('chat.seq', first.seq);
+    span.setAttribute('chat.receiver.user_id', session.userId);
+    span.setAttribute('chat.receiver.stream', session.id);
+    span.setAttribute('chat.write.messages', messages);
+    span.setAttribute('chat.write.traced', traced);
+    span.end(performance.timeOrigin + now);
   }
 
   private span<T>(name: string, attributes: Attributes, run: (span: Span) => T): T {
@@ -271,6 +311,12 @@ export class ChatTelemetry {
       }
     });
   }
+}
+
+/** Whether a trace context map has any entry (Object.keys would make an array per message). */
+function hasKeys(map: Record<string, string>): boolean {
+  for (const _ in map) return true;
+  return false;
 }
 
 function rpcAttributes(method: string, status: Status): Attributes {

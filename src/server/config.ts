@@ -18,8 +18,6 @@ export interface ServerConfig {
   logLevel: string;
   /** With telemetry on: receivers per message traced with a chat.deliver span. */
   traceDeliveries: number;
-  /** With telemetry on: percent of server-started traces kept. */
-  traceSamplePercent: number;
 }
 
 /** A setting has a value it cannot take; the message names both and what is allowed. */
@@ -113,7 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     drainGraceMs: n('drainGraceMs'),
     logLevel,
     traceDeliveries: n('traceDeliveries'),
-    traceSamplePercent: n('traceSamplePercent'),
   };
 }
 

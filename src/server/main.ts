@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `npm start`: reads the configuration, starts telemetry if asked, serves, and drains on SIGINT/SIGTERM. */
-import { startTelemetry, TelemetryConfigError } from '../telemetry/startTelemetry.js';
+import { SERVER_SPAN_BATCHING, startTelemetry, TelemetryConfigError } from '../telemetry/startTelemetry.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 
 let config;
@@ -19,7 +19,7 @@ if (config === 'help') {
 // Telemetry first, then the gRPC stack (a dynamic import, so it loads after).
 let telemetry;
 try {
-  telemetry = await startTelemetry(process.env, 'chat-grpc', { asyncContext: false, rootSampleRatio: config.traceSamplePercent / 100 });
+  telemetry = await startTelemetry(process.env, 'chat-grpc', { asyncContext: false, envDefaults: SERVER_SPAN_BATCHING });
 } catch (error) {
   if (!(error instanceof TelemetryConfigError)) throw error;
   process.stderr.write(`chat-grpc: ${error.message}\n`);

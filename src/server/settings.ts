@@ -18,8 +18,7 @@ type ServerKey =
   | 'maxMessageBytes'
   | 'maxSendMessageBytes'
   | 'coalesceWrites'
-  | 'traceDeliveries'
-  | 'traceSamplePercent';
+  | 'traceDeliveries';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -54,7 +53,6 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'coalesceWrites', env: 'CHAT_COALESCE_WRITES', default: 1, min: 0, max: 1, doc: 'write the events waiting for a stream in one HTTP/2 write (1), or one write per event (0: no grpc-js hook)' },
   { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
   { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
-  { key: 'traceSamplePercent', env: 'CHAT_TRACE_SAMPLE_PERCENT', default: 1, min: 0, max: 100, doc: 'with telemetry on and `OTEL_TRACES_SAMPLER` unset: percent of traces that start at the server (a stream or message from a client that sends no trace context) that are kept; what a client traces is always kept' },
   { key: 'traceDeliveries', env: 'CHAT_TRACE_DELIVERIES', default: 8, min: 0, max: 100_000, doc: 'with telemetry on: receivers per message whose delivery gets a `chat.deliver` span (the first to be written to), bounding the cost in big rooms' },
   { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },
 ];

@@ -7,6 +7,7 @@ import { Hub } from '../domain/Hub.js';
 import { withTimeout } from '../lib/withTimeout.js';
 import { channelHandler } from './channel.js';
 import { ChatTelemetry } from './ChatTelemetry.js';
+import { tracingMiddleware } from './tracingMiddleware.js';
 import { chatWireDefinition } from './chatWireDefinition.js';
 import type { ServerConfig } from './config.js';
 import { encodeBatch } from './encodeBatch.js';
@@ -93,8 +94,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     'grpc.keepalive_permit_without_calls': 1,
   });
   // The RPC span comes first, so everything below (our chat.* spans, log lines) happens inside it.
-  // Loaded only with telemetry on: off, nothing of OpenTelemetry but its API is loaded.
-  const server = observed ? plain.use((await import('nice-grpc-opentelemetry')).openTelemetryServerMiddleware()) : plain;
+  const server = observed ? plain.use(tracingMiddleware) : plain;
 
   server.add(chatWireDefinition, {
     channel: channelHandler(hub, gate, log, telemetry, { coalesce }),

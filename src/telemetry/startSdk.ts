@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import { withTimeout } from '../lib/withTimeout.js';
 import { SyncContextManager } from './SyncContextManager.js';
 import type { Telemetry, TelemetryOptions } from './startTelemetry.js';
@@ -10,16 +10,19 @@ const SHUTDOWN_MS = 3000;
 /**
  * The NodeSDK, configured from the environment: OTLP exporters for traces and
  * metrics (http/protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL says otherwise), W3C
- * trace context, no automatic instrumentation (the gRPC middleware and our own
- * spans say what matters). `serviceName` applies unless the environment names one.
- * Without `asyncContext`, the active context follows synchronous calls only
- * (see SyncContextManager).
+ * trace context, the sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG
+ * (parentbased_always_on when unset), no automatic instrumentation (the gRPC
+ * middleware and our own spans say what matters). `serviceName` applies unless
+ * the environment names one. `envDefaults` go into process.env (what the SDK
+ * reads) where it leaves those variables unset. Without `asyncContext`, the
+ * active context follows synchronous calls only (see SyncContextManager).
  */
-export function startSdk(env: NodeJS.ProcessEnv, serviceName: string, { asyncContext, rootSampleRatio = 1 }: TelemetryOptions): Telemetry {
-  // OTEL_TRACES_SAMPLER, when set, is the SDK's to apply.
-  const sampler = env.OTEL_TRACES_SAMPLER || rootSampleRatio >= 1 ? undefined : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(rootSampleRatio) });
+export function startSdk(serviceName: string, { asyncContext, envDefaults = {} }: TelemetryOptions): Telemetry {
+  for (const [key, value] of Object.entries(envDefaults)) {
+    if (!process.env[key]?.trim()) process.env[key] = value;
+  }
   const sdk = new NodeSDK({
-    sampler,
+    // No sampler here: the SDK applies OTEL_TRACES_SAMPLER, or OpenTelemetry's default.
     // The default name; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, detected from the environment, win.
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     instrumentations: [],

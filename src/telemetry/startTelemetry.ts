@@ -13,12 +13,29 @@ export interface TelemetryOptions {
    */
   asyncContext: boolean;
   /**
-   * Unless OTEL_TRACES_SAMPLER says otherwise: the share of traces kept when
-   * they start here. Traces that come with a sampled parent (a client that
-   * traces its sends) are always kept. Default 1 (keep everything).
+   * Values for standard OTEL_* variables that the environment leaves unset (a
+   * variable that is set wins), e.g. the server's span batching
+   * (SERVER_SPAN_BATCHING).
    */
-  rootSampleRatio?: number;
+  envDefaults?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The server's BatchSpanProcessor, sized for every message traced (one
+ * chat.publish each, plus a chat.deliver per traced write): the SDK's queue of
+ * 2,048 spans drops spans as soon as a burst of messages outruns one export;
+ * this one holds about 1.5 s of 10,000 spans a second. Exports of 1,024 spans
+ * (about 250 KB of OTLP protobuf), at least every second: the processor sends
+ * one request at a time, so smaller batches fell behind a busy server in the
+ * bench (a batch of 64 left most spans queued until shutdown, where the
+ * exporter takes at most 30 requests at once and refused the rest), and a full
+ * queue drains at shutdown in 16 requests. OTEL_BSP_* still override each one.
+ */
+export const SERVER_SPAN_BATCHING: Readonly<Record<string, string>> = {
+  OTEL_BSP_MAX_QUEUE_SIZE: '16384',
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1024',
+  OTEL_BSP_SCHEDULE_DELAY: '1000',
+};
 
 /**
  * Whether the standard OTEL_* variables ask for telemetry: an OTLP endpoint (any
@@ -67,5 +84,5 @@ export async function startTelemetry(env: NodeJS.ProcessEnv, serviceName: string
   if (!telemetryConfigured(env)) return undefined;
   checkEndpoints(env);
   const { startSdk } = await import('./startSdk.js');
-  return startSdk(env, serviceName, options);
+  return startSdk(serviceName, options);
 }

@@ -27,7 +27,7 @@ describe('docs/', () => {
     const page = read('docs/performance.md');
     const kindsSection = page.slice(page.indexOf('## Server kinds'), page.indexOf('## Scenarios'));
     const defined = [...kindsSection.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
-    expect(defined.sort()).toEqual(['baseline', 'ours', 'ours+otel', 'ours+otel-all']);
+    expect(defined.sort()).toEqual(['baseline', 'ours', 'ours+otel', 'ours+otel-ratio']);
     const tables = current(regions.find((r) => r.name === 'bench-tables')!);
     const used = new Set(
       [...tables.matchAll(/^\| [\w-]+ \| ([^|]+?) \|/gm)]

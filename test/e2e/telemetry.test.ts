@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { LineClient } from '../helpers/LineClient.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/OtlpReceiver.js';
 import { ServerProcess } from '../helpers/serverProcess.js';
@@ -62,8 +62,10 @@ describe('telemetry: one trace from a sender through the server to two receivers
 
   const byId = (id: string) => receiver.spans.find((s) => s.spanId === id);
   const children = (parent: ReceivedSpan, name: string) => receiver.spans.filter((s) => s.name === name && s.parentSpanId === parent.spanId);
+  /** The chat.deliver spans of a publish: one per receiver's write, a child of its oldest traced message's publish and linked to the others'. */
+  const deliveries = (publish: ReceivedSpan) => receiver.spans.filter((s) => s.name === 'chat.deliver' && (s.parentSpanId === publish.spanId || s.links.some((l) => l.spanId === publish.spanId)));
 
-  it('each send is one trace: chat.send (alice) → chat.publish (server) → chat.deliver ×3 (server) and chat.receive (bob, carol)', async () => {
+  it('each send is one trace: chat.send (alice) → chat.publish (server) → chat.receive (bob, carol); a chat.deliver per receiver’s write refers to it', async () => {
     const sends = await receiver.waitForSpans((s) => s.name === 'chat.send' && s.service === 'chat-tui-alice', 3);
     expect(sends).toHaveLength(3);
     for (const [i, send] of sends.entries()) {
@@ -75,14 +77,17 @@ describe('telemetry: one trace from a sender through the server to two receivers
         'chat.seq': send.attributes['chat.seq'],
         'chat.fanout.size': 3,
         'chat.payload.size': Buffer.byteLength(messages[i]!),
-        'chat.deliveries.traced': 3,
       });
 
-      const delivers = children(publish!, 'chat.deliver');
+      const delivers = deliveries(publish!);
       expect(delivers.map((d) => d.attributes['chat.receiver.user_id']).sort()).toEqual(['alice', 'bob', 'carol']);
       for (const d of delivers) {
-        expect(d.traceId).toBe(send.traceId);
+        // A child of this publish is in its trace; one that links to it is in the trace of an older message of the same write.
+        if (d.parentSpanId === publish!.spanId) expect(d.traceId).toBe(send.traceId);
+        else expect(d.links).toContainEqual(expect.objectContaining({ traceId: send.traceId, spanId: publish!.spanId }));
         expect(d.startNs).toBeLessThanOrEqual(d.endNs);
+        expect(d.attributes['chat.write.traced']).toBe(1 + d.links.length);
+        expect(d.attributes['chat.write.messages']).toBeGreaterThanOrEqual(d.attributes['chat.write.traced'] as number);
       }
       const receives = children(publish!, 'chat.receive');
       expect(receives.map((r) => r.service).sort()).toEqual(['chat-tui-bob', 'chat-tui-carol']);
@@ -144,23 +149,31 @@ describe('telemetry: one trace from a sender through the server to two receivers
   });
 });
 
-describe('sampling: what a client traces is kept; what starts at the server is sampled (CHAT_TRACE_SAMPLE_PERCENT)', () => {
-  let receiver: OtlpReceiver;
-  let server: ServerProcess;
-  const clients: LineClient[] = [];
+/**
+ * Sampling is OpenTelemetry's: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, and
+ * parentbased_always_on when they are unset. Each case runs a server and two
+ * line-mode clients, one that traces its sends and one that does not (as every
+ * client of the original proto, or grpcurl), each sending one message.
+ */
+describe('sampling: OpenTelemetry’s standard variables decide which traces are kept', () => {
+  let receiver: OtlpReceiver | undefined;
+  let server: ServerProcess | undefined;
+  let clients: LineClient[] = [];
+  const quick = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRIC_EXPORT_INTERVAL: '300' };
 
-  afterAll(async () => {
+  afterEach(async () => {
     await Promise.all(clients.map((c) => c.kill()));
     await server?.kill();
     await receiver?.close();
+    clients = [];
   });
 
-  it('with 0%, a traced client’s messages get their publish spans and an untraced client’s get none, but both are counted', async () => {
-    receiver = await OtlpReceiver.start();
-    const quick = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRIC_EXPORT_INTERVAL: '300' };
-    server = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, CHAT_TRACE_SAMPLE_PERCENT: '0', CHAT_DRAIN_GRACE_MS: '500', ...quick });
+  /** Runs the exchange against a server with this environment; returns the spans and points received once it has drained. */
+  async function exchange(serverEnv: Record<string, string>): Promise<OtlpReceiver> {
+    const r = (receiver = await OtlpReceiver.start());
+    server = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, CHAT_DRAIN_GRACE_MS: '500', ...quick, ...serverEnv });
     const address = `127.0.0.1:${await server.port()}`;
-    const traced = LineClient.spawn(['--plain', '--name', 'tracy', '--room', 'lobby', '--server', address], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ...quick });
+    const traced = LineClient.spawn(['--plain', '--name', 'tracy', '--room', 'lobby', '--server', address], { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: 'chat-tui-tracy', ...quick });
     const plain = LineClient.spawn(['--plain', '--name', 'plain', '--room', 'lobby', '--server', address]);
     clients.push(traced, plain);
     await traced.waitForLine('Welcome to #lobby, tracy!');
@@ -173,13 +186,44 @@ describe('sampling: what a client traces is kept; what starts at the server is s
     for (const c of clients) expect((await c.waitExit(15_000)).code).toBe(0);
     server.child.kill('SIGTERM');
     expect((await server.waitExit()).code).toBe(0);
+    // Both messages were counted, whatever was sampled.
+    expect(r.points.findLast((p) => p.service === 'chat-grpc' && p.metric === 'chat.messages.received')?.value).toBe(2);
+    return r;
+  }
 
-    const publishes = receiver.spans.filter((s) => s.name === 'chat.publish');
+  const publishOf = (r: OtlpReceiver, room: string, userStream: (s: ReceivedSpan) => boolean) => r.spans.filter((s) => s.name === 'chat.publish' && s.attributes['chat.room'] === room && userStream(s));
+
+  it('with only OTEL_EXPORTER_OTLP_ENDPOINT set, a client that sends no trace context is traced too: its stream, join, publish and deliveries', async () => {
+    const r = await exchange({});
+    const sends = r.spans.filter((s) => s.name === 'chat.send');
+    expect(sends).toHaveLength(1);
+    const publishes = publishOf(r, 'lobby', () => true);
+    expect(publishes).toHaveLength(2);
+    const [fromTraced, fromPlain] = [publishes.find((p) => p.parentSpanId === sends[0]!.spanId), publishes.find((p) => p.parentSpanId !== sends[0]!.spanId)];
+    expect(fromTraced).toBeDefined();
+    // The untraced client's publish is a child of its stream's server span, the root of its trace.
+    const stream = r.spans.find((s) => s.spanId === fromPlain!.parentSpanId);
+    expect(stream).toMatchObject({ name: 'chat.v1.ChatService/Channel', service: 'chat-grpc', kind: 2, parentSpanId: '' });
+    expect(r.spans.filter((s) => s.name === 'chat.join' && s.service === 'chat-grpc')).toHaveLength(2);
+    // Both receivers' writes of the untraced message have their chat.deliver.
+    const delivered = r.spans.filter((s) => s.name === 'chat.deliver' && (s.parentSpanId === fromPlain!.spanId || s.links.some((l) => l.spanId === fromPlain!.spanId)));
+    expect(delivered.map((d) => d.attributes['chat.receiver.user_id']).sort()).toEqual(['plain', 'tracy']);
+  }, 60_000);
+
+  it('with OTEL_TRACES_SAMPLER=parentbased_traceidratio and OTEL_TRACES_SAMPLER_ARG=0, only what the traced client sends is kept', async () => {
+    const r = await exchange({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
+    const publishes = r.spans.filter((s) => s.name === 'chat.publish');
     expect(publishes).toHaveLength(1);
-    const send = receiver.spans.find((s) => s.name === 'chat.send');
+    const send = r.spans.find((s) => s.name === 'chat.send');
     expect(publishes[0]!.parentSpanId).toBe(send!.spanId);
-    // The untraced client's stream and join were not sampled either; the traced one's were.
-    expect(receiver.spans.filter((s) => s.name === 'chat.join')).toHaveLength(1);
-    expect(receiver.points.findLast((p) => p.metric === 'chat.messages.received')?.value).toBe(2);
+    // The untraced client's stream and join were not sampled; the traced one's were (its client traced the call).
+    expect(r.spans.filter((s) => s.name === 'chat.join')).toHaveLength(1);
+    expect(r.spans.filter((s) => s.name === 'chat.v1.ChatService/Channel' && s.service === 'chat-grpc')).toHaveLength(1);
+  }, 60_000);
+
+  it('with OTEL_TRACES_SAMPLER=always_off the server keeps no span at all, and still exports its metrics', async () => {
+    const r = await exchange({ OTEL_TRACES_SAMPLER: 'always_off' });
+    expect(r.spans.filter((s) => s.service === 'chat-grpc')).toEqual([]);
+    expect(r.spans.filter((s) => s.name === 'chat.send')).toHaveLength(1);
   }, 60_000);
 });

@@ -76,7 +76,7 @@ describe('telemetry (in-memory exporters)', () => {
     await alice!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the own copy');
 
     const [publish] = named('chat.publish');
-    expect(publish!.attributes).toMatchObject({ 'chat.fanout.size': 4, 'chat.deliveries.traced': 2, 'chat.room': 'lobby' });
+    expect(publish!.attributes).toMatchObject({ 'chat.fanout.size': 4, 'chat.room': 'lobby', 'chat.seq': expect.any(Number) });
     await waitFor(() => named('chat.deliver').length >= 2, { what: 'two delivery spans' });
     expect(named('chat.deliver').filter((d) => parentOf(d) === publish!.spanContext().spanId)).toHaveLength(2);
 
@@ -93,8 +93,30 @@ describe('telemetry (in-memory exporters)', () => {
     const [alice, bob] = await room(['alice', 'bob']);
     const id = alice!.session.send('lobby', 'hi');
     await bob!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
-    expect(named('chat.publish')[0]!.attributes['chat.deliveries.traced']).toBe(0);
+    expect(named('chat.publish')).toHaveLength(1);
     expect(named('chat.deliver')).toEqual([]);
+  });
+
+  it('messages written to a receiver in one write share one chat.deliver: a child of the oldest one’s publish, linked to the others’', async () => {
+    // The room holds its events for 500 ms and sends them to each member in one write.
+    t = await TestServer.start({ telemetry: true, traceDeliveries: 2, limits: { coalesceMs: 500 } });
+    const [alice, ...others] = await room(['alice', 'bob', 'carol', 'dave']);
+    const ids = ['one', 'two', 'three'].map((text) => alice!.session.send('lobby', text));
+    for (const log of [alice!, ...others]) await log.waitFor((e) => e.type === 'message' && e.message.clientMsgId === ids[2], 'the last message');
+    await waitFor(() => named('chat.publish').length === 3 && named('chat.deliver').length >= 2, { what: 'three publishes and two deliveries' });
+
+    const publishes = named('chat.publish').sort((a, b) => (a.attributes['chat.seq'] as number) - (b.attributes['chat.seq'] as number));
+    const delivers = named('chat.deliver');
+    // Two receivers traced (CHAT_TRACE_DELIVERIES=2), one span each, not one per message.
+    expect(delivers).toHaveLength(2);
+    for (const d of delivers) {
+      expect(parentOf(d)).toBe(publishes[0]!.spanContext().spanId);
+      expect(d.links.map((l) => l.context.spanId)).toEqual([publishes[1]!.spanContext().spanId, publishes[2]!.spanContext().spanId]);
+      expect(d.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.seq': publishes[0]!.attributes['chat.seq'], 'chat.write.messages': 3, 'chat.write.traced': 3 });
+      // From the oldest message's sequencing to the write.
+      expect(d.startTime[0] * 1e9 + d.startTime[1]).toBeGreaterThanOrEqual(publishes[0]!.startTime[0] * 1e9 + publishes[0]!.startTime[1] - 1e6);
+    }
+    expect(new Set(delivers.map((d) => d.attributes['chat.receiver.user_id'])).size).toBe(2);
   });
 
   it('a resume is a chat.join with chat.resume and chat.recovered, counted in chat.resumes by recovered', async () => {
