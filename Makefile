@@ -1,42 +1,35 @@
-# The original project's make targets, each a thin wrapper over an npm script
-# or docker compose, so there is one place for every command: package.json and
-# compose.yaml. Pass arguments with ARGS, e.g. `make client ARGS="--name Alice"`.
+# The original project's make targets, with the original's meanings (a user of
+# the original types them from memory), plus extras under names of their own.
+# Each is a thin wrapper over an npm script or docker compose, so there is one
+# place for every command: package.json and compose.yaml. Pass arguments with
+# ARGS, e.g. `make run ARGS="--port 6000"` or `make client ARGS="--name Alice"`.
 COMPOSE ?= docker compose
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-client down smoke build-dev dev server client test test-integration lint proto
+.PHONY: help build run build-dev dev server client test test-integration lint proto watch tui down smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-build: ## build the container image
-	$(COMPOSE) build
-
-run: ## run the stack: server, OTel collector, Jaeger, Prometheus
-	$(COMPOSE) up --build
-
-run-client: ## open chat-tui in a container against the stack's server
-	$(COMPOSE) run --rm client $(ARGS)
-
-down: ## stop the stack and remove its containers
-	$(COMPOSE) down
-
-smoke: ## build the image and check it on a Docker engine: healthy, chats, drains
-	bash scripts/docker-smoke.sh $(ARGS)
-
-build-dev: ## install the dev dependencies and type-check the sources (tsx runs them as they are)
+build: ## build the server here: install the dependencies and type-check (tsx runs the sources as they are)
 	npm ci
 	npm run typecheck
 
-dev: ## run the server here, restarted when a source file changes
-	npm run dev -- $(ARGS)
-
-server: ## run the server here (npm start)
+run: ## run the server here (npm start)
 	npm start -- $(ARGS)
 
-client: ## run chat-tui here
-	npx chat-tui $(ARGS)
+build-dev: ## build the dev image (chat-grpc:local)
+	$(COMPOSE) build
+
+dev: ## bring up the whole environment: server, OTel collector, Jaeger, Prometheus
+	$(COMPOSE) up --build
+
+server: ## bring up only the chat-grpc service in Compose (not the collector, Jaeger or Prometheus)
+	$(COMPOSE) up --build --no-deps chat-grpc
+
+client: ## open chat-tui inside Compose, against the stack's server
+	$(COMPOSE) run --rm client $(ARGS)
 
 test: ## every test (npm test: lint, then jest)
 	npm test
@@ -49,3 +42,15 @@ lint: ## buf lint, gen/ freshness, buf breaking, tsc
 
 proto: ## regenerate gen/ from proto/ with buf
 	npm run generate
+
+watch: ## run the server here, restarted when a source file changes
+	npm run dev -- $(ARGS)
+
+tui: ## run chat-tui here
+	npx chat-tui $(ARGS)
+
+down: ## stop the Compose stack and remove its containers
+	$(COMPOSE) down
+
+smoke: ## build the image and check it on a Docker engine: healthy, chats, drains
+	bash scripts/docker-smoke.sh $(ARGS)

@@ -2,12 +2,14 @@
  * `npm run bench [-- --only NAME[,NAME]] [--server KIND[,KIND]] [--out DIR]`:
  * runs every scenario against our server and the baseline (and, for scenarios
  * that measure telemetry, ours+otel and ours+otel-ratio: see serverKinds), each
- * in fresh processes, and writes JSON, a markdown table and an SVG chart to bench/results/.
+ * in fresh processes, and writes JSON, a markdown table and an SVG chart to bench/results/
+ * (and that run's table into docs/performance.md).
  */
 import { parseArgs } from 'node:util';
 import { runScenario, type Measurement } from './runScenario.js';
 import { scenarios } from './scenarios.js';
 import { type ScenarioResult, writeResults } from './writeResults.js';
+import { writeDocsTables } from '../scripts/docsTables.js';
 import { type ServerKind, serverKinds } from './BenchServer.js';
 
 const { values } = parseArgs({
@@ -50,3 +52,5 @@ function median(tries: Measurement[], kind: string): Measurement {
   return [...tries].sort((a, b) => key(a) - key(b))[Math.floor(tries.length / 2)]!;
 }
 process.stderr.write(`results: ${file}\n`);
+// docs/performance.md shows every run in bench/results: give it this one's table too.
+if (values.out === 'bench/results') process.stderr.write(`${writeDocsTables().join(', ') || 'docs tables unchanged'}\n`);

@@ -33,43 +33,9 @@ export async function writeResults(dir: string, results: ScenarioResult[]): Prom
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 const ratio = (a: number, b: number) => (b > 0 && a > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
+/** The markdown report of a run: the machine, what each scenario measures and each server is, resultsTable, then every repeat's figure and the spans exported. */
 export function table(results: ScenarioResult[], machine: object): string {
-  const lines = [
-    `Machine: ${JSON.stringify(machine)}`,
-    '',
-    ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
-    '',
-    'Servers:',
-    '',
-    ...Object.entries(serverKinds)
-      .filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)))
-      .map(([kind, about]) => `- **${kind}**: ${about}`),
-    '',
-    'Each row is the median run (by deliveries/s) of the scenario\'s repeats; `A/B` rows are A\'s median over B\'s.',
-    '',
-    '| scenario | server | deliveries/s | missing | out of order | seq gaps | cut off | pauses | p50 ms | p99 ms | max ms | server CPU µs/delivery | server RSS MB | KB/stream | seconds | settled s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    for (const m of r.runs) {
-      lines.push(
-        `| ${r.scenario} | ${m.server}${m.complete ? '' : ' (incomplete)'} | ${fmt(m.deliveriesPerSecond)} | ${m.missing} | ${m.outOfOrder} | ${m.seqGaps} | ${m.server === 'baseline' ? '–' : m.serverCutOffs} | ${m.server === 'baseline' ? '–' : m.pauses} | ${fmt(m.latencyMs.p50, 1)} | ${fmt(m.latencyMs.p99, 1)} | ${fmt(m.latencyMs.max, 1)} | ${fmt(m.serverCpuUsPerDelivery, 2)} | ${fmt(m.serverRssMB)} | ${fmt(m.rssPerStreamKB, 1)} | ${fmt(m.seconds, 2)} | ${m.settledSeconds ? fmt(m.settledSeconds, 2) : ''} |`,
-      );
-    }
-    const ours = r.runs.find((m) => m.server === 'ours');
-    const base = r.runs.find((m) => m.server === 'baseline');
-    for (const traced of r.runs.filter((m) => m.server.startsWith('ours+otel'))) {
-      if (!ours) break;
-      lines.push(
-        `| ${r.scenario} | ${traced.server}/ours | ${ratio(traced.deliveriesPerSecond, ours.deliveriesPerSecond)} | | | | | | ${ratio(traced.latencyMs.p50, ours.latencyMs.p50)} | ${ratio(traced.latencyMs.p99, ours.latencyMs.p99)} | | ${ratio(traced.serverCpuUsPerDelivery, ours.serverCpuUsPerDelivery)} | ${ratio(traced.serverRssMB, ours.serverRssMB)} | ${ratio(traced.rssPerStreamKB, ours.rssPerStreamKB)} | ${ratio(traced.seconds, ours.seconds)} | |`,
-      );
-    }
-    if (ours && base) {
-      lines.push(
-        `| ${r.scenario} | ours/baseline | ${ratio(ours.deliveriesPerSecond, base.deliveriesPerSecond)} | | | | | | ${ratio(ours.latencyMs.p50, base.latencyMs.p50)} | ${ratio(ours.latencyMs.p99, base.latencyMs.p99)} | | ${ratio(ours.serverCpuUsPerDelivery, base.serverCpuUsPerDelivery)} | ${ratio(ours.serverRssMB, base.serverRssMB)} | ${ratio(ours.rssPerStreamKB, base.rssPerStreamKB)} | ${ratio(ours.seconds, base.seconds)} | ${base.complete && ours.settledSeconds && base.settledSeconds ? ratio(ours.settledSeconds, base.settledSeconds) : ''} |`,
-      );
-    }
-  }
+  const kinds = Object.entries(serverKinds).filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)));
   const notes: string[] = [];
   for (const r of results) {
     for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
@@ -77,7 +43,82 @@ export function table(results: ScenarioResult[], machine: object): string {
       if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}; links ${fmt(m.links ?? 0)}`);
     }
   }
-  return `${lines.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+  return [
+    `Machine: ${JSON.stringify(machine)}`,
+    '',
+    ...results.map((r) => `- **${r.scenario}**: ${r.about}`),
+    '',
+    'Servers:',
+    '',
+    ...kinds.map(([kind, about]) => `- **${kind}**: ${about}`),
+    '',
+    "Each row is the median run (by deliveries/s) of the scenario's repeats; `A/B` rows are A's median over B's.",
+    '',
+    resultsTable(results),
+    ...(notes.length ? [notes.join('\n'), ''] : []),
+  ].join('\n');
+}
+
+/** Fields a results file may lack: those written before the bench read the server's log (pauses, cut-offs) and timed settling. */
+type LaterField = 'serverCutOffs' | 'pauses' | 'settledSeconds';
+
+/** A measurement as a results file holds it (older files: other server names, fewer fields). */
+export type RecordedMeasurement = Omit<Measurement, 'server' | LaterField> & Partial<Pick<Measurement, LaterField>> & { server: string };
+
+/** A scenario's measurements as a results file holds them. */
+export interface RecordedResult {
+  scenario: string;
+  about: string;
+  runs: RecordedMeasurement[];
+}
+
+/**
+ * One run's table: a row per scenario and server, then each telemetry kind against
+ * ours and ours against the baseline. A column whose field no measurement of the
+ * run has (an older results file) is left out. docs/performance.md holds one per run.
+ */
+export function resultsTable(results: RecordedResult[]): string {
+  const has = (field: LaterField) => results.some((r) => r.runs.some((m) => m[field] !== undefined));
+  const backpressure = has('serverCutOffs');
+  const settled = has('settledSeconds');
+  const row = (cells: { head: string[]; backpressure?: string[]; mid: string[]; settled?: string }) =>
+    `| ${[...cells.head, ...(backpressure ? (cells.backpressure ?? ['', '']) : []), ...cells.mid, ...(settled ? [cells.settled ?? ''] : [])].join(' | ')} |`.replace(/(?<=\|) {2}(?=\|)/g, ' ');
+  const columns = row({
+    head: ['scenario', 'server', 'deliveries/s', 'missing', 'out of order', 'seq gaps'],
+    backpressure: ['cut off', 'pauses'],
+    mid: ['p50 ms', 'p99 ms', 'max ms', 'server CPU µs/delivery', 'server RSS MB', 'KB/stream', 'seconds'],
+    settled: 'settled s',
+  });
+  const lines = [columns, columns.replace(/[^|]+/g, '---')];
+  const ratios = (r: RecordedResult, name: string, a: RecordedMeasurement, b: RecordedMeasurement, settledRatio?: string) =>
+    row({
+      head: [r.scenario, name, ratio(a.deliveriesPerSecond, b.deliveriesPerSecond), '', '', ''],
+      mid: [ratio(a.latencyMs.p50, b.latencyMs.p50), ratio(a.latencyMs.p99, b.latencyMs.p99), '', ratio(a.serverCpuUsPerDelivery, b.serverCpuUsPerDelivery), ratio(a.serverRssMB, b.serverRssMB), ratio(a.rssPerStreamKB, b.rssPerStreamKB), ratio(a.seconds, b.seconds)],
+      settled: settledRatio,
+    });
+  for (const r of results) {
+    for (const m of r.runs) {
+      const ours = m.server !== 'baseline';
+      lines.push(
+        row({
+          head: [r.scenario, `${m.server}${m.complete ? '' : ' (incomplete)'}`, fmt(m.deliveriesPerSecond), `${m.missing}`, `${m.outOfOrder}`, `${m.seqGaps}`],
+          backpressure: [ours ? `${m.serverCutOffs}` : '–', ours ? `${m.pauses}` : '–'],
+          mid: [fmt(m.latencyMs.p50, 1), fmt(m.latencyMs.p99, 1), fmt(m.latencyMs.max, 1), fmt(m.serverCpuUsPerDelivery, 2), fmt(m.serverRssMB), fmt(m.rssPerStreamKB, 1), fmt(m.seconds, 2)],
+          settled: m.settledSeconds ? fmt(m.settledSeconds, 2) : '',
+        }),
+      );
+    }
+    const ours = r.runs.find((m) => m.server === 'ours');
+    const base = r.runs.find((m) => m.server === 'baseline');
+    for (const traced of r.runs.filter((m) => m.server.startsWith('ours+otel'))) {
+      if (!ours) break;
+      lines.push(ratios(r, `${traced.server}/ours`, traced, ours));
+    }
+    if (ours && base) {
+      lines.push(ratios(r, 'ours/baseline', ours, base, base.complete && ours.settledSeconds && base.settledSeconds ? ratio(ours.settledSeconds, base.settledSeconds) : ''));
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Two bar charts side by side: deliveries/s and p99 latency, ours vs baseline, per scenario. */

@@ -1,8 +1,8 @@
 /**
- * README's configuration table, made from src/server/settings.ts.
- * `npx tsx scripts/settingsTable.ts` prints it; `--write` puts it into README.md.
+ * The settings table of docs/protocol.md, made from src/server/settings.ts.
+ * `npx tsx scripts/settingsTable.ts` prints it; `npm run docs:tables` writes it
+ * into docs/protocol.md (scripts/docsTables.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { settings } from '../src/server/settings.js';
 
 export function settingsTable(): string {
@@ -16,11 +16,4 @@ export function settingsTable(): string {
   return rows.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  if (process.argv.includes('--write')) {
-    const readme = readFileSync('README.md', 'utf8');
-    const start = readme.indexOf('| variable |');
-    const end = readme.indexOf('<!-- /settings-table -->');
-    writeFileSync('README.md', `${readme.slice(0, start)}${settingsTable()}\n${readme.slice(end)}`);
-  } else console.log(settingsTable());
-}
+if (import.meta.url === `file://${process.argv[1]}`) console.log(settingsTable());

@@ -79,8 +79,8 @@ const carrier = {
  * span's parent for the write's oldest message, a link for the others); each
  * next one, up to `deliverySpans` receivers per message, refers to that first
  * chat.deliver instead, once for all the messages of its write that it
- * covered. Metrics:
- * chatInstruments.ts and README. When `enabled` is false every method is a
+ * covered. Metrics: chatInstruments.ts and docs/telemetry.md. When `enabled`
+ * is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
 export class ChatTelemetry {

@@ -5,7 +5,7 @@ const FAST_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 /** Buckets (s) for stream lifetimes: seconds to a day. */
 const STREAM_SECONDS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600];
 
-/** The server's metrics that are recorded as things happen (names and units in README's table). */
+/** The server's metrics that are recorded as things happen (names and units in docs/telemetry.md's table). */
 export function chatInstruments(meter: Meter) {
   return {
     streams: meter.createUpDownCounter('chat.streams.open', { description: 'Channel streams open now', unit: '{stream}' }),

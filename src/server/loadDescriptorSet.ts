@@ -1,19 +1,11 @@
-import { fileURLToPath } from 'node:url';
-import { loadSync } from '@grpc/proto-loader';
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-
-/** proto/ at the project's root, beside src/. */
-const protoRoot = fileURLToPath(new URL('../../proto/', import.meta.url));
+import { readFileSync } from 'node:fs';
 
 /**
- * The FileDescriptorSet of chat.v1 that server reflection serves, built from the
- * .proto itself so that it can never drift from it.
+ * The FileDescriptorSet that server reflection serves: `npm run generate` builds
+ * it with buf from proto/, beside the stubs, so it can never drift from them.
+ * buf's descriptors are what grpcurl needs: fully-qualified type names, the
+ * files' real paths and the proto's comments (shown by `grpcurl describe`).
  */
 export function loadDescriptorSet(): Uint8Array {
-  const definition = loadSync('chat/v1/chat.proto', { includeDirs: [protoRoot] });
-  const anyMessage = definition['chat.v1.ClientEnvelope'] as { fileDescriptorProtos: Buffer[] };
-  const writer = new BinaryWriter();
-  // FileDescriptorSet { repeated FileDescriptorProto file = 1; }
-  for (const file of anyMessage.fileDescriptorProtos) writer.tag(1, WireType.LengthDelimited).bytes(file);
-  return writer.finish();
+  return readFileSync(new URL('../../gen/descriptor-set.binpb', import.meta.url));
 }

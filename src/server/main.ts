@@ -25,12 +25,13 @@ try {
   process.stderr.write(`chat-grpc: ${error.message}\n`);
   process.exit(2);
 }
-const { startChatServer } = await import('./startChatServer.js');
-const server = await startChatServer(config, { telemetry: telemetry !== undefined });
+const started = import('./startChatServer.js').then(({ startChatServer }) => startChatServer(config, { telemetry: telemetry !== undefined }));
+// The handlers are in place before the server listens: a signal sent as soon as
+// it logs `listening` drains it rather than killing the process.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    server
-      .drain()
+    started
+      .then((server) => server.drain())
       // The last spans and metrics (the drain's own included) go out before exit.
       .then(() => telemetry?.shutdown())
       .then(
@@ -42,3 +43,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       );
   });
 }
+await started;

@@ -1,6 +1,6 @@
 import { defaultLimits, type Limits } from '../domain/limits.js';
 
-/** One setting: its variable, default, bounds and meaning. README's table lists the same. */
+/** One setting: its variable, default, bounds and meaning. docs/protocol.md's settings table lists the same. */
 export interface Setting<K extends string> {
   key: K;
   env: string;

@@ -18,6 +18,15 @@ import { loadDescriptorSet } from './loadDescriptorSet.js';
 import { MAX_WRITE_BYTES } from './sessionWrites.js';
 import { createTerminator } from './terminator.js';
 
+/**
+ * grpc.reflection.v1alpha, which grpcurl before 1.8.8 and other tools still ask
+ * for: the same messages as v1 under the older package name, so v1's service
+ * answers it as it is.
+ */
+const ServerReflectionV1alpha = {
+  serverReflectionInfo: { ...ServerReflectionService.serverReflectionInfo, path: '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo' },
+};
+
 /** A running chat server. */
 export interface ChatServer {
   /** The port it listens on (the real one when 0 was asked for). */
@@ -98,7 +107,9 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   });
   // Health watches and reflection streams stay open until the client ends them.
   server.with(terminator.middleware).add(HealthDefinition, HealthServiceImpl(health));
-  server.with(terminator.middleware).add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [SERVICE, 'grpc.health.v1.Health']));
+  const reflection = ServerReflection(loadDescriptorSet(), [SERVICE, 'grpc.health.v1.Health']);
+  server.with(terminator.middleware).add(ServerReflectionService, reflection);
+  server.with(terminator.middleware).add(ServerReflectionV1alpha, reflection);
   health.setStatus('healthy');
   health.setStatus('healthy', SERVICE);
 

@@ -1,29 +1,33 @@
+import { replaceFindings } from '../lib/replaceFindings.js';
+import { type Finding, scanText, type TextField } from '../lib/scanText.js';
+
 /**
  * Makes text from the network safe to print: nothing in it may move the cursor,
- * change colours, set the window title or reorder what is shown. C0 controls
- * (ESC included) and DEL become their visible Control Pictures (␛, ␊…), C1
- * controls and bidi overrides become U+FFFD, and invisible format characters
- * are dropped, except the zero-width joiner that emoji sequences need, and so
- * are the Hangul fillers, which draw nothing yet count as letters (blank names).
+ * change colours, set the window title or reorder what is shown. It reads the
+ * server's own table and rules (src/lib/scanText.ts), so nothing the server would
+ * refuse in `field` is printed as it is: C0 controls (ESC included) and DEL become
+ * their visible Control Pictures (␛, ␊…), everything else refused becomes U+FFFD.
+ * In content, the invisible characters the server accepts (zero-width space, soft
+ * hyphen, Hangul fillers…) are dropped first, since terminals and Ink disagree on
+ * their width; joiners, variation selectors, direction marks and emoji tags stay,
+ * as the text they belong to needs them. So content the server accepts is shown
+ * unchanged but for those invisible characters, and what is shown is text the
+ * server would accept, but for the U+FFFD put in.
  */
-export function sanitize(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const code = c.codePointAt(0)!;
-    if (code < 0x20) return String.fromCodePoint(0x2400 + code);
-    if (code === 0x7f) return '\u2421';
-    if (INVISIBLE.test(c)) return '';
-    return '\uFFFD';
-  });
+export function sanitize(text: string, field: TextField = 'content'): string {
+  const visible = field === 'content' ? replaceFindings(text, scanText(text, field), (f) => (f.kind === 'invisible' ? '' : undefined)) : text;
+  return replaceFindings(visible, scanText(visible, field), shownAs);
 }
 
-/** One line for a name or a room: sanitized, and cut at `max` characters with an ellipsis. */
+/** One line for a name or a room: sanitized by the display-name rules, and cut at `max` characters with an ellipsis. */
 export function sanitizeName(text: string, max = 32): string {
-  const clean = sanitize(text);
+  const clean = sanitize(text, 'name');
   const chars = [...clean];
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : clean;
 }
 
-// C0, DEL, C1; bidi embeddings, overrides, isolates and marks; zero-width and
-// other invisible format characters; Hangul fillers; lone surrogates.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u115f\u1160\u3164\uffa0\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u206a-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const INVISIBLE = /[\u115f\u1160\u3164\uffa0\u200b\u200c\u2060-\u2064\u206a-\u206f\ufeff]/;
+function shownAs(f: Finding): string | undefined {
+  if (f.codePoint < 0x20) return String.fromCodePoint(0x2400 + f.codePoint);
+  if (f.codePoint === 0x7f) return '\u2421';
+  return f.refusal === undefined ? undefined : '\uFFFD';
+}

@@ -187,9 +187,9 @@ describe('compose.yaml and deploy/', () => {
     }
   });
 
-  it('is described by the README: its table lists every published port and its service', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('| port | service | what |'));
+  it('is described by docs/operating.md: its table lists every published port and its service', () => {
+    const page = readFileSync(join(root, 'docs/operating.md'), 'utf8');
+    const table = page.slice(page.indexOf('| port | service | what |'));
     const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
     const documented = rows.map((row) => row.split('|').slice(1, 3).map((cell) => cell.trim()).join(' ')).sort();
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${p.split(':')[0]} ${name}`)).sort();

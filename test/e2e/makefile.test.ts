@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { composeFile } from '../helpers/compose.js';
 import { version } from '../../src/tui/args.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,14 +12,49 @@ const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
 const run = promisify(execFile);
 const make = async (...args: string[]) => (await run('make', ['--no-print-directory', ...args], { cwd: root, encoding: 'utf8' })).stdout;
 
-/** The original project's targets, plus the ones a compose user reaches for next and the image smoke test. */
-const TARGETS = ['build', 'run', 'build-dev', 'dev', 'server', 'client', 'test', 'test-integration', 'lint', 'proto'];
-const EXTRA = ['help', 'run-client', 'down', 'smoke'];
+/**
+ * The original project's targets with the original's meanings, as its README
+ * gives them (a user of the original types them from memory): what each runs.
+ */
+const ORIGINAL: Record<string, string[]> = {
+  build: ['npm ci', 'npm run typecheck'], // builds the server here
+  run: ['npm start --'], // runs it here
+  'build-dev': ['docker compose build'], // builds the dev image
+  dev: ['docker compose up --build'], // the whole environment: server + collector (+ Jaeger, Prometheus)
+  server: ['docker compose up --build --no-deps chat-grpc'], // only the chat-grpc service
+  client: ['docker compose run --rm client'], // the CLI inside Compose
+  test: ['npm test'],
+  'test-integration': ['npm run test:integration'],
+  lint: ['npm run lint'],
+  proto: ['npm run generate'],
+};
+/** Ours, under names the original does not use. */
+const EXTRA = ['help', 'watch', 'tui', 'down', 'smoke'];
+const TARGETS = Object.keys(ORIGINAL);
+const composeServices = Object.keys(composeFile().services);
 
 describe('Makefile', () => {
-  it('has the original targets, each listed by `make help`', async () => {
+  it('has the original targets and our extras, each listed by `make help`', async () => {
     const listed = (await make()).split('\n').filter(Boolean).map((line) => line.split(/\s+/)[0]);
     expect(listed.sort()).toEqual([...TARGETS, ...EXTRA].sort());
+  });
+
+  it('docs/operating.md lists exactly the targets make has', async () => {
+    const doc = readFileSync(join(root, 'docs/operating.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## Make targets'));
+    const documented = [...table.matchAll(/`make ([a-z-]+)`/g)].map((m) => m[1]!);
+    expect([...new Set(documented)].sort()).toEqual([...TARGETS, ...EXTRA].sort());
+  });
+
+  it("gives each of the original's targets the original's meaning", async () => {
+    for (const [target, commands] of Object.entries(ORIGINAL)) {
+      const lines = (await make('-n', target)).split('\n').filter(Boolean).map((line) => line.trimEnd());
+      expect({ target, lines }).toEqual({ target, lines: commands });
+    }
+    // Compose targets name services that compose.yaml has.
+    for (const service of ['chat-grpc', 'client']) expect(composeServices).toContain(service);
+    expect(await make('-n', 'run', 'ARGS=--port 6000')).toBe('npm start -- --port 6000\n');
+    expect(await make('-n', 'client', 'ARGS=--name Alice')).toBe('docker compose run --rm client --name Alice\n');
   });
 
   it('wraps only npm scripts that exist, docker compose and our scripts, one command a line', async () => {
@@ -32,8 +68,7 @@ describe('Makefile', () => {
         else expect({ target, line }).toEqual({ target, line: expect.stringMatching(/^(docker compose |npx chat-tui|bash scripts\/)/) });
       }
     }
-    expect(await make('-n', 'build', 'COMPOSE=docker-compose')).toBe('docker-compose build\n');
-    expect(await make('-n', 'server', 'ARGS=--port 6000')).toBe('npm start -- --port 6000\n');
+    expect(await make('-n', 'build-dev', 'COMPOSE=docker-compose')).toBe('docker-compose build\n');
   });
 
   it('wraps scripts that bash can parse', async () => {
@@ -44,8 +79,9 @@ describe('Makefile', () => {
     }
   });
 
-  it('runs chat-tui with ARGS passed through', async () => {
-    expect(await make('client', 'ARGS=--version')).toContain(`${version()}\n`);
+  it('runs chat-tui here (tui) and the server here (run) with ARGS passed through', async () => {
+    expect(await make('tui', 'ARGS=--version')).toContain(`${version()}\n`);
+    expect(await make('run', 'ARGS=--help')).toContain('CHAT_GRPC_PORT');
   });
 
   it('test-integration runs the integration and end-to-end tests, not the unit tests', async () => {

@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import type { JsonValue } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition, HealthCheckResponse_ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health.js';
-import reflectionGrpc from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_grpc_pb.js';
-import reflectionPb from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js';
 import { ChatClient } from '../../src/client/ChatClient.js';
 import { EventLog } from '../helpers/EventLog.js';
+import { ReflectionClient } from '../helpers/ReflectionClient.js';
 import { ServerProcess } from '../helpers/serverProcess.js';
 import { settings } from '../../src/server/settings.js';
 
@@ -48,7 +49,9 @@ describe('the server process (npm start)', () => {
     const health = createClient(HealthDefinition, channel);
     expect((await health.check({ service: 'chat.v1.ChatService' })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
 
-    const services = await listServices(address);
+    const reflection = new ReflectionClient(address);
+    closers.push(() => reflection.close());
+    const services = await reflection.list();
     expect(services).toEqual(expect.arrayContaining(['chat.v1.ChatService', 'grpc.health.v1.Health']));
 
     const client = new ChatClient(address);
@@ -79,24 +82,72 @@ describe('the server process (npm start)', () => {
     expect(String(ends.find((l) => l.user === 'alice')!.reason)).toMatch(/UNAVAILABLE: SERVER_SHUTDOWN/);
     expect(logs.some((l) => l.event === 'drain_end')).toBe(true);
   });
+
+  /**
+   * grpcurl, through reflection alone, as docs/operating.md shows it. Debian has
+   * no grpcurl package, so ReflectionClient takes its steps with nothing of
+   * chat.v1 compiled in: list, fetch the defining files, build the messages from
+   * JSON, print protojson. Every command of the docs' transcript is run and its
+   * output compared, with only the random epoch and the clock left out.
+   */
+  it.each(['v1', 'v1alpha'] as const)("grpcurl's transcript in docs/operating.md holds, over reflection %s", async (version) => {
+    proc = ServerProcess.spawn(['--host', '127.0.0.1', '--port', '0'], { CHAT_DRAIN_GRACE_MS: '500' });
+    const address = `127.0.0.1:${await proc.port()}`;
+    const chat = new ChatClient(address);
+    closers.push(() => chat.close());
+    const alice = new EventLog(chat.openSession({ userId: 'alice' }));
+    alice.session.join('general');
+    await alice.joined('general');
+
+    const grpcurl = new ReflectionClient(address, version);
+    closers.push(() => grpcurl.close());
+    const service = (await grpcurl.registryFor('chat.v1.ChatService')).getService('chat.v1.ChatService')!;
+    expect(service.methods.map((m) => [m.name, m.methodKind, m.input.typeName, m.output.typeName])).toEqual([
+      ['Channel', 'bidi_streaming', 'chat.v1.ClientEnvelope', 'chat.v1.ServerEvent'],
+      ['ListRooms', 'unary', 'chat.v1.ListRoomsRequest', 'chat.v1.ListRoomsResponse'],
+    ]);
+
+    const transcript = grpcurlTranscript();
+    expect(transcript.map((step) => step.method)).toEqual(['list', 'chat.v1.ChatService/Channel', 'chat.v1.ChatService/ListRooms', 'grpc.health.v1.Health/Check']);
+    for (const step of transcript) {
+      let printed: string;
+      if (step.method === 'list') printed = (await grpcurl.list()).join('\n');
+      else if (step.stdin) {
+        const answer = await grpcurl.stream(step.method, step.stdin);
+        expect(answer.status.code).toBe(grpc.status.OK);
+        printed = answer.printed;
+      } else printed = await grpcurl.invoke(step.method, step.data ?? {});
+      expect({ command: step.command, output: unclocked(printed) }).toEqual({ command: step.command, output: unclocked(step.output) });
+    }
+    await alice.waitFor((e) => e.type === 'message' && e.message.content === 'hello from grpcurl', "curl's line");
+  });
 });
 
-/** Lists the services over grpc.reflection.v1 (what grpcurl does first). */
-function listServices(address: string): Promise<string[]> {
-  const Client = grpc.makeGenericClientConstructor(reflectionGrpc.ServerReflectionService, 'ServerReflection');
-  const client = new Client(address, grpc.credentials.createInsecure());
-  return new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(
-      reflectionGrpc.ServerReflectionService.serverReflectionInfo.path,
-      reflectionGrpc.ServerReflectionService.serverReflectionInfo.requestSerialize,
-      reflectionGrpc.ServerReflectionService.serverReflectionInfo.responseDeserialize,
-    );
-    call.on('data', (response: InstanceType<typeof reflectionPb.ServerReflectionResponse>) => {
-      resolve(response.getListServicesResponse()!.getServiceList().map((s) => s.getName()));
-      call.end();
-      client.close();
-    });
-    call.on('error', reject);
-    call.write(new reflectionPb.ServerReflectionRequest().setListServices('*'));
+/** One `$ grpcurl …` line of the docs' transcript, with what it printed. */
+interface GrpcurlStep {
+  command: string;
+  method: string;
+  data?: JsonValue;
+  stdin?: JsonValue[];
+  output: string;
+}
+
+/** The transcript between docs/operating.md's grpcurl markers. */
+function grpcurlTranscript(): GrpcurlStep[] {
+  const doc = readFileSync(new URL('../../docs/operating.md', import.meta.url), 'utf8');
+  const block = /<!-- grpcurl[^>]*-->\s*```console\n([\s\S]*?)```\s*<!-- \/grpcurl -->/.exec(doc)?.[1];
+  if (block === undefined) throw new Error('docs/operating.md has no grpcurl transcript between <!-- grpcurl --> and <!-- /grpcurl -->');
+  return block.split(/^\$ /m).filter(Boolean).map((chunk) => {
+    const [command, ...output] = chunk.trimEnd().split('\n') as [string, ...string[]];
+    const stdin = /^printf '%s\\n' (.*) \| grpcurl -plaintext -d @ 127\.0\.0\.1:50051 (\S+)$/.exec(command);
+    if (stdin) return { command, method: stdin[2]!, stdin: [...stdin[1]!.matchAll(/'([^']*)'/g)].map((m) => JSON.parse(m[1]!) as JsonValue), output: output.join('\n') };
+    const call = /^grpcurl -plaintext (?:-d '([^']*)' )?127\.0\.0\.1:50051 (\S+)$/.exec(command);
+    if (!call) throw new Error(`not a grpcurl command the test knows: ${command}`);
+    return { command, method: call[2]!, data: call[1] === undefined ? undefined : (JSON.parse(call[1]) as JsonValue), output: output.join('\n') };
   });
+}
+
+/** Output without what differs run to run: the room's random epoch and the server's clock. */
+function unclocked(printed: string): string {
+  return printed.replace(/("epoch": )"[^"]*"/g, '$1"…"').replace(/("timestampUtc": )"\d+"/g, '$1"…"');
 }

@@ -159,6 +159,19 @@ describe('chat-tui (the Ink UI) in tmux, against a server process', () => {
     await tmux.waitForText(bob, /alice +after the restart/);
   });
 
+  it('the setup prompts take an Enter sent with the text, as a paste or `send-keys "Bob" Enter` does', async () => {
+    const session = `setup-${++run}`;
+    tmux.start(session, [process.execPath, 'bin/chat-tui.js', '--server', address], clientEnv, { width: 100, height: 30, cwd: root });
+    sessions.push(session);
+    await tmux.waitForText(session, 'Your name: ');
+    // One send-keys call: the text and its Enter reach the client as one chunk.
+    tmux.sendKeys(session, 'Bob', 'Enter');
+    await tmux.waitForText(session, 'Room [general]: ');
+    tmux.sendKeys(session, 'annex', 'Enter');
+    await tmux.waitForText(session, connected);
+    await tmux.waitForText(session, 'Welcome to #annex, Bob!');
+  });
+
   it('Ctrl+C exits the client cleanly: its program ends with 0, the other sees "alice left"', async () => {
     const { alice, bob } = await pair();
     tmux.sendKeys(alice, 'C-c');

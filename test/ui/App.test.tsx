@@ -129,6 +129,15 @@ describe('App against a real server', () => {
     expect(bob.contents('lobby')).toEqual(['one', 'two']);
   });
 
+  it('a pasted LINE SEPARATOR or PARAGRAPH SEPARATOR breaks the line too; joiners and emoji sequences are sent as typed', async () => {
+    const { t, press } = await start();
+    const bob = await t.joined({ userId: 'bob' }, 'lobby');
+    press('one\u2028two\u2029three\r');
+    press('hi 👩‍👩‍👧 می‌خواهم 🏴󠁧󠁢󠁳󠁣󠁴󠁿\r');
+    await bob.waitForCount((e) => e.type === 'message', 4, 'messages');
+    expect(bob.contents('lobby')).toEqual(['one', 'two', 'three', 'hi 👩‍👩‍👧 می‌خواهم 🏴󠁧󠁢󠁳󠁣󠁴󠁿']);
+  });
+
   it('/join adds the room, shows it, and messages go there', async () => {
     const { t, submit, until, screen } = await start();
     const bob = await t.joined({ userId: 'bob' }, 'annex');

@@ -7,6 +7,10 @@ import { sanitize, sanitizeName } from '../../src/tui/sanitize.js';
 import { cellWidth, fitEnd, fitWidth, wrapText } from '../../src/tui/wrapText.js';
 import { clock } from '../../src/tui/clock.js';
 import { stripControls } from '../../src/tui/stripControls.js';
+import { firstRefused } from '../../src/lib/firstRefused.js';
+import { characterKinds, specialCharacters } from '../../src/lib/specialCharacters.js';
+import { checkContent, checkDisplayName } from '../../src/domain/text.js';
+import { realText } from '../helpers/realText.js';
 
 const ESC = '\x1b';
 const FAMILY = '👨‍👩‍👧'; // three emoji joined by ZWJ (U+200D)
@@ -41,6 +45,84 @@ describe('sanitize', () => {
 
   it('leaves ordinary text, accents and CJK alone', () => {
     expect(sanitize('Zoë says 漢字 and «hi»')).toBe('Zoë says 漢字 and «hi»');
+  });
+});
+
+describe("sanitize, tested against the server's check (one table for both)", () => {
+  const u = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  const everyCharacter = specialCharacters.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i));
+
+  it.each(realText)('shows %s unchanged, as content and as a name', (_what, text) => {
+    expect(sanitize(text)).toBe(text);
+    expect(sanitizeName(text, 1000)).toBe(text);
+  });
+
+  /** What sanitize shows is accepted by the server, but for the U+FFFD it puts in (and text that shows nothing, no danger to a terminal). */
+  const acceptable = (field: 'content' | 'name', shown: string) => {
+    const refused = firstRefused(shown, field);
+    return refused === undefined || refused.codePoint === 0xfffd || refused.why === 'nothing in the text is visible';
+  };
+
+  it('never prints a character of the table as it is where the server refuses it', () => {
+    for (const cp of everyCharacter.filter((cp) => cp !== 0xfffd)) { // U+FFFD is what sanitize shows instead
+      const ch = String.fromCodePoint(cp);
+      const holds = (shown: string) => [...shown].includes(ch); // by code point: a surrogate pair holds no lone surrogate
+      for (const text of [`x${ch}y`, `🏴${ch}\u{e007f}`]) {
+        if (checkContent(text, 1 << 20)?.includes(`${u(cp)}`)) expect({ text, shown: holds(sanitize(text)) }).toEqual({ text, shown: false });
+        if (checkDisplayName(text, 1000)?.includes(`${u(cp)}`)) expect({ text, shown: holds(sanitizeName(text, 1000)) }).toEqual({ text, shown: false });
+      }
+      const run = `x${ch.repeat(6)}y`; // past the limit of invisible characters in a row, for those that count
+      expect({ run, content: acceptable('content', sanitize(run)), name: acceptable('name', sanitizeName(run, 1000)) }).toEqual({ run, content: true, name: true });
+    }
+  });
+
+  it("prints only text the server would accept, but for the U+FFFD it puts in, whatever mix it gets", () => {
+    const pieces = [...everyCharacter.filter((_, i) => i % 7 === 0).map((cp) => String.fromCodePoint(cp)), ...'\u200d\u200c\ufe0f\u200b\u200e\u0301\u{e0067}\u{e007f}🏴a 漢', ...realText.map(([, t]) => t)];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let n = 0; n < 3000; n++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      if (!acceptable('content', sanitize(text))) throw new Error(`sanitize(${JSON.stringify(text)}) = ${JSON.stringify(sanitize(text))}`);
+      if (!acceptable('name', sanitizeName(text, 1000))) throw new Error(`sanitizeName(${JSON.stringify(text)}) = ${JSON.stringify(sanitizeName(text, 1000))}`);
+    }
+  });
+
+  it('shows line and paragraph separators as U+FFFD, never passing them to the terminal', () => {
+    expect(sanitize('one\u2028two\u2029three')).toBe('one\uFFFDtwo\uFFFDthree');
+    expect(sanitizeName('Al\u2028ice')).toBe('Al\uFFFDice');
+  });
+
+  it('drops the invisible characters the server accepts in content, so that Ink and the terminal agree on widths', () => {
+    expect(sanitize('Donau\u00addampf\u200bschiff\u2060!')).toBe('Donaudampfschiff!');
+    expect(stringWidth(sanitize('a\u3164b'))).toBe(2);
+  });
+
+  it('shows what the server refuses in a name, but accepts in content, as U+FFFD in a name', () => {
+    expect(sanitize('Alice\u200f')).toBe('Alice\u200f');
+    expect(sanitizeName('Alice\u200f')).toBe('Alice\uFFFD');
+    expect(sanitizeName('Al\u200bice')).toBe('Al\uFFFDice');
+  });
+
+  it('replaces what is past a limit: the fifth invisible character in a row, a badly formed tag sequence', () => {
+    expect(sanitize(`a${'\ufe0f\u200d'.repeat(3)}b`)).toBe('a\ufe0f\u200d\ufe0f\u200d\uFFFD\uFFFDb');
+    expect(sanitize('🏴\u{e0041}\u{e007f}')).toBe('🏴\uFFFD\uFFFD');
+  });
+});
+
+describe('stripControls, tested against the server', () => {
+  it.each(specialCharacters.map((r) => [`U+${r.from.toString(16).toUpperCase()} (${r.kind})`, r] as const))(
+    '%s: typed text loses it if the server refuses it wherever it is, and keeps it otherwise',
+    (_row, r) => {
+      for (let cp = r.from; cp <= r.to; cp++) {
+        const ch = String.fromCodePoint(cp);
+        const strip = r.kind === 'control' || characterKinds[r.kind].refusedInContent;
+        expect(stripControls(`a${ch}b`)).toBe(strip ? 'ab' : `a${ch}b`);
+      }
+    },
+  );
+
+  it('leaves typed real text as it is', () => {
+    for (const [, text] of realText) expect(stripControls(text)).toBe(text);
   });
 });
 
@@ -267,9 +349,9 @@ describe('backoffDelay', () => {
 });
 
 describe('review fixes: small helpers', () => {
-  it('sanitize drops the Hangul fillers, which draw nothing', () => {
+  it('sanitize drops the Hangul fillers, which draw nothing; in a name, which may not hold them, they show as U+FFFD', () => {
     expect(sanitize('a\u3164b\u115fc\u1160d\uffa0e')).toBe('abcde');
-    expect(sanitizeName('\u3164\u3164')).toBe('');
+    expect(sanitizeName('\u3164\u3164')).toBe('\uFFFD\uFFFD');
   });
 
   it('clock formats HH:MM, or HH:MM:SS, in local time', () => {

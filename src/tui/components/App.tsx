@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { ChatConnection } from '../../client/ChatConnection.js';
 import { parseCommand, runCommand } from '../commands.js';
 import { sanitizeName } from '../sanitize.js';
-import { stripControls } from '../stripControls.js';
+import { typedLines } from '../typedLines.js';
 import { useChat } from '../useChat.js';
 import { useTerminalSize } from '../useTerminalSize.js';
 import { Header } from './Header.js';
@@ -104,7 +104,7 @@ export function App({ connection, onQuit }: AppProps) {
     if (key.ctrl || key.meta || input === '') return;
     // Typed or pasted text, possibly several lines in one chunk (a paste, or keys
     // sent faster than they are read): each line break submits what is before it.
-    const lines = input.replace(/\t/g, ' ').split(/\r\n|\r|\n/).map(stripControls);
+    const lines = typedLines(input);
     for (const part of lines.slice(0, -1)) void submit(draftRef.current + part);
     setInput(draftRef.current + lines.at(-1)!);
   });

@@ -1,0 +1,48 @@
+/**
+ * Ordinary text in many scripts, each piece as people write it: joiners where
+ * their scripts need them, emoji sequences, variation selectors, combining marks.
+ * The server must accept every piece as content and as a display name, and
+ * chat-tui must show it unchanged.
+ */
+export const realText: ReadonlyArray<readonly [what: string, text: string]> = [
+  ['the issue: a family emoji (ZWJ)', 'hi 👩‍👩‍👧'],
+  ['Arabic', 'مرحبا بالعالم'],
+  ['Arabic with harakat', 'السَّلَامُ عَلَيْكُمْ'],
+  ['Persian with ZWNJ', 'می‌خواهم'],
+  ['Persian with ZWNJ, twice', 'نمی‌دانم کتاب‌ها'],
+  ['Hebrew with niqqud', 'שָׁלוֹם עוֹלָם'],
+  ['Hindi', 'नमस्ते दुनिया'],
+  ['Devanagari half form (ZWJ)', 'क्‍ष'],
+  ['Devanagari explicit virama (ZWNJ)', 'क्‌ष'],
+  ['Bengali', 'আমি বাংলায় গান গাই'],
+  ['Bengali ra-phala with ZWJ', 'র‍্যাব'],
+  ['Malayalam', 'മലയാളം'],
+  ['Malayalam chillu as a ZWJ sequence and atomic', 'ന്‍ ൻ ള്‍ ൾ'],
+  ['Sinhala with ZWJ (rakaransaya)', 'ශ්‍රී ලංකා'],
+  ['Tamil', 'வணக்கம்'],
+  ['Thai', 'สวัสดีครับ'],
+  ['Khmer', 'សួស្តី'],
+  ['Hangul', '안녕하세요'],
+  ['Hangul in conjoining jamo', '\u1112\u1161\u11ab\u1100\u1173\u11af'],
+  ['Old Hangul (arae-a)', '\u1112\u119e\u11ab'],
+  ['Chinese', '你好世界'],
+  ['Japanese', 'こんにちは、漢字とカタカナ'],
+  ['ideographic variation sequence', '葛󠄀 漢󠄀'],
+  ['Mongolian with a free variation selector', 'ᠮᠣᠩᠭᠣᠯ ᠭ᠋ᠠ'],
+  ['Greek and Cyrillic', 'Γειά σου Κόσμε, Привет, мир'],
+  ['e and a combining acute', 'caf\u0065\u0301'],
+  ['Vietnamese, decomposed', 'Tie\u0302\u0301ng Vie\u0323\u0302t'],
+  ['Zalgo', 'Z̷̢̛͙̞͍̈́a̸̡̛̦͓̓l̴̰̈́̌g̵̢͈̓o̶̱͗'],
+  ['emoji ZWJ: technologist', '👨‍💻'],
+  ['emoji ZWJ: rainbow flag (VS16 + ZWJ)', '🏳️‍🌈'],
+  ['emoji ZWJ: transgender flag', '🏳️‍⚧️'],
+  ['emoji ZWJ with a skin tone', '🧑🏽‍🚀'],
+  ['skin tones', '👍🏿 👋🏻'],
+  ['emoji ZWJ: kiss', '👩‍❤️‍💋‍👨'],
+  ['emoji ZWJ: heart on fire, eye in bubble', '❤️‍🔥 👁️‍🗨️'],
+  ['emoji presentation and text presentation', '❤️ ☺︎'],
+  ['keycaps', '1️⃣ #️⃣'],
+  ['country flags', '🇫🇷 🇯🇵'],
+  ['subdivision flags (emoji tag sequences)', '🏴󠁧󠁢󠁳󠁣󠁴󠁿 🏴󠁧󠁢󠁥󠁮󠁧󠁿 🏴󠁧󠁢󠁷󠁬󠁳󠁿'],
+  ['braille', '⠓⠑⠇⠇⠕⠀⠺⠕⠗⠇⠙'],
+];
