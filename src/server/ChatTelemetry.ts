@@ -19,43 +19,9 @@ import type { Hub } from '../domain/Hub.js';
 import type { JoinResult, PublishResult } from '../domain/Room.js';
 import type { Session } from '../domain/Session.js';
 import { type ChatInstruments, chatInstruments, observeCounts } from './chatInstruments.js';
+import { DeliveryTraces } from './DeliveryTraces.js';
 
 const SCOPE = 'chat-grpc';
-
-/** A sequenced event's bytes as the telemetry follows them to the wire. */
-interface Tracked {
-  /** When the event was sequenced (performance.now()). */
-  at: number;
-  /** Chat messages in these bytes (a batch holds several events). */
-  messages: number;
-  /** Publishes whose deliveries still get a span, with how many more each may have; none for most bytes. */
-  traces: Traced[] | undefined;
-}
-
-/** A traced publish, as its deliveries refer to it. */
-interface Traced {
-  /** The chat.publish span's ids (the span object itself has ended). */
-  span: SpanContext;
-  room: string;
-  seq: number;
-  /** When it was sequenced (performance.now()). */
-  at: number;
-  /** Receivers whose delivery of it may still get a chat.deliver span. */
-  left: number;
-  /**
-   * The first chat.deliver that linked it: the next receivers' spans link to
-   * that one (once for all the messages of their write it covered) rather than
-   * to every message again.
-   */
-  delivery?: SpanContext;
-}
-
-/**
- * Most spans one chat.deliver refers to (its parent and links): the
- * SDK keeps 128 links by default (OTEL_SPAN_LINK_COUNT_LIMIT); the ones past
- * this wait for the next receiver's write.
- */
-const MAX_DELIVERY_LINKS = 64;
 
 /** The link from a publish to its sender's stream, the same for every publish. */
 const STREAM_LINK: Attributes = Object.freeze({ 'chat.link': 'stream' });
@@ -73,19 +39,15 @@ const carrier = {
  * Everything the server tells OpenTelemetry, through @opentelemetry/api only (the
  * SDK, when configured, is started by the entry point). Spans: chat.join,
  * chat.leave, chat.publish (parented on the sender's trace_context, else on its
- * stream's span) and chat.deliver: one per write to a receiver's stream that
- * carries traced messages, from the oldest one's sequencing to the write. The
- * first receiver a message is written to refers to its chat.publish (the
- * span's parent for the write's oldest message, a link for the others); each
- * next one, up to `deliverySpans` receivers per message, refers to that first
- * chat.deliver instead, once for all the messages of its write that it
- * covered. Metrics: chatInstruments.ts and docs/telemetry.md. When `enabled`
- * is false every method is a
+ * stream's span) and chat.deliver (DeliveryTraces.ts and docs/telemetry.md):
+ * one per write to a receiver's stream that carries traced messages, for the
+ * first few receivers of each frame. Metrics: chatInstruments.ts and
+ * docs/telemetry.md. When `enabled` is false every method is a
  * pass-through, so telemetry off costs a branch.
  */
 export class ChatTelemetry {
   private readonly tracer = trace.getTracer(SCOPE);
-  private readonly tracked = new WeakMap<Uint8Array, Tracked>();
+  private readonly deliveries: DeliveryTraces;
   private readonly instruments: ChatInstruments;
   private stopObserving = () => {};
   /** Chat messages sequenced so far (chat.messages.received). */
@@ -97,10 +59,11 @@ export class ChatTelemetry {
     /** Whether to record anything. */
     readonly enabled: boolean,
     hub: Hub,
-    /** Receivers per message that get a chat.deliver span; bounds the cost of big rooms. */
-    private readonly deliverySpans = 8,
+    /** Receivers per frame whose write gets a chat.deliver span; bounds the cost of big rooms. */
+    deliverySpans = 8,
   ) {
     this.instruments = chatInstruments(metrics.getMeter(SCOPE));
+    this.deliveries = new DeliveryTraces(this.tracer, deliverySpans);
     if (enabled) {
       this.stopObserving = observeCounts(metrics.getMeter(SCOPE), () => ({ ...hub.queued(), rooms: hub.roomCount, members: hub.memberCount, received: this.received, delivered: this.delivered }));
     }
@@ -113,23 +76,13 @@ export class ChatTelemetry {
 
   /** Wraps the hub's encoder: each sequenced event's bytes are timed from here. */
   encoded(frame: Uint8Array, isMessage: boolean): Uint8Array {
-    if (this.enabled) this.tracked.set(frame, { at: performance.now(), messages: isMessage ? 1 : 0, traces: undefined });
+    if (this.enabled) this.deliveries.encoded(frame, isMessage);
     return frame;
   }
 
   /** Wraps the batch encoder: a batch carries the timing and traces of what it holds. */
   packed(batch: Uint8Array, frames: Uint8Array[]): Uint8Array {
-    if (!this.enabled) return batch;
-    let merged: Tracked | undefined;
-    for (const frame of frames) {
-      const t = this.tracked.get(frame);
-      if (t === undefined) continue;
-      merged ??= { at: t.at, messages: 0, traces: undefined };
-      merged.at = Math.min(merged.at, t.at);
-      merged.messages += t.messages;
-      if (t.traces !== undefined) (merged.traces ??= []).push(...t.traces);
-    }
-    if (merged) this.tracked.set(batch, merged);
+    if (this.enabled) this.deliveries.packed(batch, frames);
     return batch;
   }
 
@@ -245,9 +198,7 @@ export class ChatTelemetry {
       if (!recording) return result;
       span.setAttribute('chat.seq', result.seq);
       span.setAttribute('chat.fanout.size', result.fanout);
-      const traced = Math.min(this.deliverySpans, result.fanout);
-      const tracked = this.tracked.get(result.frame);
-      if (tracked && traced > 0) (tracked.traces ??= []).push({ span: span.spanContext(), room, seq: result.seq, at: tracked.at, left: traced });
+      this.deliveries.published(result.frame, span.spanContext(), room, result.seq, fromSender);
       return result;
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
@@ -266,78 +217,13 @@ export class ChatTelemetry {
     return result;
   }
 
-  /**
-   * Frames are about to be written to a session's stream, in one write:
-   * delivery metrics, and one chat.deliver span for the traced messages in it
-   * whose publishes still want one (see the class comment). Under load a
-   * write carries hundreds of messages, mostly the same ones as the other
-   * members' writes: the first receiver's span links them one by one (64 at
-   * most; the rest wait for the next write), the next receivers' spans link to
-   * that span, which says the same in one link instead of dozens.
-   */
+  /** Frames are about to be written to a session's stream, in one write: delivery metrics and its chat.deliver span (DeliveryTraces). */
   written(session: Session, frames: Uint8Array[]): void {
     if (!this.enabled) return;
     const now = performance.now();
-    let oldest = Infinity;
-    let messages = 0;
-    /** The parent: the oldest traced message's publish, or its first delivery. */
-    let parent: SpanContext | undefined;
-    let links: Link[] | undefined;
-    let refs = 0;
-    let head: Traced | undefined;
-    let startedAt = Infinity;
-    let traced = 0;
-    /** Messages this span links first (it becomes their `delivery`). */
-    let firsts: Traced[] | undefined;
-    let lastVia: SpanContext | undefined;
-    const refer = (context: SpanContext) => {
-      refs += 1;
-      if (parent === undefined) parent = context;
-      else (links ??= []).push({ context });
-    };
-    for (const frame of frames) {
-      const t = this.tracked.get(frame);
-      if (t === undefined) continue;
-      oldest = Math.min(oldest, t.at);
-      messages += t.messages;
-      if (t.traces === undefined) continue;
-      let live = false;
-      for (const publish of t.traces) {
-        if (publish.left <= 0) continue;
-        live = true;
-        // An earlier receiver's span linked it: link that span, once for the run of messages it covered.
-        const via = publish.delivery;
-        if (via !== undefined && via === lastVia) {
-          // Already linked by this span.
-        } else if (refs >= MAX_DELIVERY_LINKS) {
-          break;
-        } else if (via !== undefined) {
-          refer((lastVia = via));
-        } else {
-          refer(publish.span);
-          (firsts ??= []).push(publish);
-        }
-        publish.left -= 1;
-        traced += 1;
-        head ??= publish;
-        startedAt = Math.min(startedAt, publish.at);
-      }
-      // Every receiver these messages may have is traced: the other members' writes need not look again.
-      if (!live) t.traces = undefined;
-    }
+    const { oldest, messages } = this.deliveries.written(session, frames, now);
     this.delivered += messages;
-    if (oldest === Infinity) return;
-    this.instruments.latency.record((now - oldest) / 1000);
-    if (parent === undefined || head === undefined) return;
-    const span = this.tracer.startSpan('chat.deliver', { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + startedAt, links }, trace.setSpanContext(ROOT_CONTEXT, parent));
-    span.setAttribute('chat.room', head.room);
-    span.setAttribute('chat.seq', head.seq);
-    span.setAttribute('chat.receiver.user_id', session.userId);
-    span.setAttribute('chat.receiver.stream', session.id);
-    span.setAttribute('chat.write.messages', messages);
-    span.setAttribute('chat.write.traced', traced);
-    span.end(performance.timeOrigin + now);
-    if (firsts !== undefined) for (const publish of firsts) publish.delivery = span.spanContext();
+    if (!Number.isNaN(oldest)) this.instruments.latency.record((now - oldest) / 1000);
   }
 
   private span<T>(name: string, attributes: Attributes, run: (span: Span) => T): T {

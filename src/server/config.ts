@@ -16,7 +16,7 @@ export interface ServerConfig {
   keepaliveTimeoutMs: number;
   drainGraceMs: number;
   logLevel: string;
-  /** With telemetry on: receivers per message traced with a chat.deliver span. */
+  /** With telemetry on: receivers per frame whose write of it gets a chat.deliver span. */
   traceDeliveries: number;
 }
 

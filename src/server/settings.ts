@@ -53,6 +53,6 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'coalesceWrites', env: 'CHAT_COALESCE_WRITES', default: 1, min: 0, max: 1, doc: 'write the events waiting for a stream in one HTTP/2 write (1), or one write per event (0: no grpc-js hook)' },
   { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
   { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
-  { key: 'traceDeliveries', env: 'CHAT_TRACE_DELIVERIES', default: 8, min: 0, max: 100_000, doc: 'with telemetry on: receivers per message whose delivery gets a `chat.deliver` span (the first to be written to), bounding the cost in big rooms' },
+  { key: 'traceDeliveries', env: 'CHAT_TRACE_DELIVERIES', default: 8, min: 0, max: 100_000, doc: 'with telemetry on: receivers per frame (a message on its own, or a run of a room’s messages written to its members) whose write of it gets a `chat.deliver` span, the first ones written to, bounding the cost in big rooms' },
   { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },
 ];

@@ -7,14 +7,18 @@ import { waitFor } from '../helpers/waitFor.js';
 /** Whether a span has `spanId` as its parent or among its links. */
 const refersTo = (s: ReceivedSpan, spanId: string) => s.parentSpanId === spanId || s.links.some((l) => l.spanId === spanId);
 
+/** Whether a chat.deliver's seq range (chat.seq..chat.seq.last) in its room covers a publish's message. */
+const covers = (d: ReceivedSpan, publish: ReceivedSpan) =>
+  d.attributes['chat.room'] === publish.attributes['chat.room'] && (d.attributes['chat.seq'] as number) <= (publish.attributes['chat.seq'] as number) && (publish.attributes['chat.seq'] as number) <= (d.attributes['chat.seq.last'] as number);
+
 /**
  * The chat.deliver spans of a publish, one per receiver's write: the first
- * receiver's refers to the publish itself (its parent, when it is the write's
- * oldest traced message, else a link); the next receivers' refer to that span.
+ * receiver's refers to the publish itself (its parent, or a link when its
+ * sender traced it) or covers its seq; the next receivers' refer to that span.
  */
 function deliveriesOf(r: OtlpReceiver, publish: ReceivedSpan): ReceivedSpan[] {
   const delivers = r.spans.filter((s) => s.name === 'chat.deliver');
-  const first = delivers.filter((d) => refersTo(d, publish.spanId));
+  const first = delivers.filter((d) => refersTo(d, publish.spanId) || (covers(d, publish) && !delivers.some((e) => refersTo(d, e.spanId))));
   return [...first, ...delivers.filter((d) => !first.includes(d) && first.some((f) => refersTo(d, f.spanId)))];
 }
 

@@ -68,7 +68,7 @@ async function room(names: string[], roomName = 'lobby'): Promise<EventLog[]> {
 }
 
 describe('telemetry (in-memory exporters)', () => {
-  it('chat.deliver spans are bounded per message: 2 of 4 receivers with CHAT_TRACE_DELIVERIES=2', async () => {
+  it('chat.deliver spans are bounded per frame: 2 of 4 receivers of a message with CHAT_TRACE_DELIVERIES=2', async () => {
     t = await TestServer.start({ telemetry: true, traceDeliveries: 2 });
     const [alice, ...others] = await room(['alice', 'bob', 'carol', 'dave']);
     const id = alice!.session.send('lobby', 'hi');
@@ -105,6 +105,8 @@ describe('telemetry (in-memory exporters)', () => {
     // The room holds its events for 500 ms and sends them to each member in one write.
     t = await TestServer.start({ telemetry: true, traceDeliveries: 2, limits: { coalesceMs: 500 } });
     const [alice, ...others] = await room(['alice', 'bob', 'carol', 'dave']);
+    // Once the joins' notices are written, the messages make one run, the same frame for every member.
+    await alice!.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'dave', 'dave’s join');
     const ids = ['one', 'two', 'three'].map((text) => alice!.session.send('lobby', text));
     for (const log of [alice!, ...others]) await log.waitFor((e) => e.type === 'message' && e.message.clientMsgId === ids[2], 'the last message');
     await waitFor(() => named('chat.publish').length === 3 && named('chat.deliver').length >= 2, { what: 'three publishes and two deliveries' });
@@ -121,8 +123,40 @@ describe('telemetry (in-memory exporters)', () => {
     // The next: one reference, to the first, for all three.
     expect(parentOf(next)).toBe(first.spanContext().spanId);
     expect(next.links).toEqual([]);
-    for (const d of [first, next]) expect(d.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.seq': publishes[0]!.attributes['chat.seq'], 'chat.write.traced': 3 });
+    for (const d of [first, next]) expect(d.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.seq': publishes[0]!.attributes['chat.seq'], 'chat.seq.last': publishes[2]!.attributes['chat.seq'], 'chat.write.traced': 3 });
     expect(new Set(delivers.map((d) => d.attributes['chat.receiver.user_id'])).size).toBe(2);
+  });
+
+  it('messages from a sender that traces nothing are named by the write’s seq range, not linked one by one', async () => {
+    t = await TestServer.start({ telemetry: true, traceDeliveries: 2, limits: { coalesceMs: 500 } });
+    const [alice, ...others] = await room(['alice', 'bob', 'carol']);
+    // An original-proto client: its envelopes carry no trace context.
+    const plain = new RawCall(t.address);
+    try {
+      plain.send({ message: { $case: 'join', value: { userId: 'plain', room: 'lobby' } } });
+      await alice!.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'plain', 'plain joining');
+      for (const text of ['one', 'two', 'three']) plain.send({ message: { $case: 'chat', value: { room: 'lobby', content: text } } });
+      for (const log of [alice!, ...others]) await log.waitFor((e) => e.type === 'message' && e.message.content === 'three', 'the last message');
+      await waitFor(() => named('chat.publish').length === 3 && named('chat.deliver').length >= 2, { what: 'three publishes and two deliveries' });
+    } finally {
+      plain.close();
+    }
+    const publishes = named('chat.publish').sort((a, b) => (a.attributes['chat.seq'] as number) - (b.attributes['chat.seq'] as number));
+    // Two receivers per frame (CHAT_TRACE_DELIVERIES=2): the batch clients' run is one frame, plain's (an original-proto run) another.
+    const delivers = named('chat.deliver');
+    expect(delivers).toHaveLength(3);
+    const firsts = delivers.filter((d) => parentOf(d) === publishes[0]!.spanContext().spanId);
+    const nexts = delivers.filter((d) => !firsts.includes(d));
+    expect(firsts).toHaveLength(2);
+    // Each frame's first: a child of the oldest publish, no link per message; the range says which it carried.
+    for (const first of firsts) {
+      expect(first.links).toEqual([]);
+      expect(first.attributes).toMatchObject({ 'chat.seq': publishes[0]!.attributes['chat.seq'], 'chat.seq.last': publishes[2]!.attributes['chat.seq'], 'chat.write.traced': 3 });
+    }
+    // The next receiver of a frame: a child of that frame's first.
+    expect(nexts.map(parentOf).every((id) => firsts.some((f) => f.spanContext().spanId === id))).toBe(true);
+    expect(nexts.flatMap((d) => d.links)).toEqual([]);
+    expect(new Set(delivers.map((d) => d.attributes['chat.receiver.user_id'])).size).toBe(3);
   });
 
   it('a resume is a chat.join with chat.resume and chat.recovered, counted in chat.resumes by recovered', async () => {
