@@ -1,5 +1,6 @@
 import type { RoomInfo } from '../../gen/chat/v1/chat.js';
 import { sleep } from '../lib/sleep.js';
+import { Addresses } from './Addresses.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { type ChatEvent, seqOf } from './ChatEvent.js';
 import { ChatClient, type ChatClientOptions } from './ChatClient.js';
@@ -10,8 +11,11 @@ import { RoomTracker } from './RoomTracker.js';
 import { streamEnd } from './streamEnd.js';
 
 export interface ChatConnectionOptions {
-  /** host:port of the server. */
-  address: string;
+  /**
+   * host:port of the server, or several (a list, or one string separated by
+   * commas): the first is tried first, and each reconnect goes to the next.
+   */
+  address: string | readonly string[];
   identity: Identity;
   /** How many recent messages a first join asks for. */
   history?: number;
@@ -31,6 +35,8 @@ const JOIN_REFUSED = new Set(['INVALID_ROOM', 'TOO_MANY_ROOMS', 'INVALID_DISPLAY
  * when it ends for a reason a retry can fix (UNAVAILABLE, server drain, a reset
  * connection, a slow-consumer cut-off) it waits with exponential backoff and
  * jitter, opens a new connection and rejoins every room with after_seq/epoch.
+ * Given several addresses, each new connection goes to the next one, and only a
+ * full round of failures waits (see Addresses).
  * Listeners get each room event once and in order, whatever was replayed, and
  * sends made meanwhile are delivered once the room is back (or resent with the
  * same client_msg_id when the server's copy never came).
@@ -39,6 +45,7 @@ export class ChatConnection {
   private readonly rooms = new Map<string, RoomTracker>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly backoff: BackoffOptions;
+  private readonly addresses: Addresses;
   private readonly stopped = new AbortController();
   private client?: ChatClient;
   private session?: ChatSession;
@@ -47,9 +54,12 @@ export class ChatConnection {
   private readonly pending: PendingSends;
   /** close() was called: send() refuses from then on. */
   private closing = false;
-  private _state: ConnectionState = { kind: 'connecting' };
+  private _state: ConnectionState;
 
+  /** Throws when `options.address` is an empty list or has an empty entry. */
   constructor(private readonly options: ChatConnectionOptions) {
+    this.addresses = new Addresses(options.address);
+    this._state = { kind: 'connecting', address: this.addresses.current };
     this.backoff = { ...defaultBackoff, ...options.backoff };
     this.pending = new PendingSends(options);
   }
@@ -62,8 +72,9 @@ export class ChatConnection {
     return this.options.identity;
   }
 
+  /** The server in use, or the one tried next. */
   get address(): string {
-    return this.options.address;
+    return this.addresses.current;
   }
 
   /** The rooms asked for, in the order they were joined. */
@@ -153,19 +164,26 @@ export class ChatConnection {
 
   private async run(): Promise<void> {
     let attempt = 0;
+    const worked = () => {
+      attempt = 0;
+      this.addresses.worked();
+    };
     for (;;) {
-      const reason = await this.connectOnce(() => (attempt = 0));
+      const reason = await this.connectOnce(worked);
       if (this.stopped.signal.aborted) return;
       if (reason.fatal) {
         this.setState({ kind: 'closed', reason: reason.text });
         return this.reportUnsent();
       }
       attempt += 1;
-      const delay = backoffDelay(attempt, this.backoff);
-      this.setState({ kind: 'reconnecting', attempt, at: Date.now() + delay, reason: reason.text });
+      // The next address at once, unless that would start another round of them.
+      const rounds = this.addresses.failed();
+      const delay = rounds === 0 ? 0 : backoffDelay(rounds, this.backoff);
+      const address = this.addresses.current;
+      this.setState({ kind: 'reconnecting', attempt, at: Date.now() + delay, reason: reason.text, address });
       await sleep(delay, this.stopped.signal);
       if (this.stopped.signal.aborted) return;
-      this.setState({ kind: 'connecting' });
+      this.setState({ kind: 'connecting', address });
     }
   }
 
@@ -173,7 +191,8 @@ export class ChatConnection {
   private async connectOnce(onUp: () => void): Promise<{ fatal: boolean; text: string }> {
     // A fresh connection each time: grpc-js would otherwise apply its own,
     // slower backoff (up to 120 s) to a connection that failed before.
-    const client = new ChatClient(this.options.address, this.options.client);
+    const address = this.addresses.current;
+    const client = new ChatClient(address, this.options.client);
     const session = client.openSession(this.options.identity);
     this.client = client;
     this.session = session;
@@ -184,7 +203,7 @@ export class ChatConnection {
       () => {
         if (this.session !== session) return;
         if (this.rooms.size === 0) onUp();
-        this.setState({ kind: 'connected' });
+        this.setState({ kind: 'connected', address });
       },
       () => {},
     );

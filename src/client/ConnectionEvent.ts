@@ -2,10 +2,15 @@ import type { ChatEvent } from './ChatEvent.js';
 
 /** Where a ChatConnection stands. */
 export type ConnectionState =
-  | { kind: 'connecting' }
-  | { kind: 'connected' }
-  /** Waiting to try again: attempt `attempt` starts at `at` (epoch ms), `reason` is why the last one ended. */
-  | { kind: 'reconnecting'; attempt: number; at: number; reason: string }
+  /** Opening a stream to `address` (host:port). */
+  | { kind: 'connecting'; address: string }
+  /** On `address`. */
+  | { kind: 'connected'; address: string }
+  /**
+   * Waiting to try again: attempt `attempt` (since the last stream that worked) goes
+   * to `address` at `at` (epoch ms); `reason` is why the last one ended.
+   */
+  | { kind: 'reconnecting'; attempt: number; at: number; reason: string; address: string }
   /** For good: closed by the user, or refused in a way retrying cannot fix (`reason`). */
   | { kind: 'closed'; reason?: string };
 

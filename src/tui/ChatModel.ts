@@ -38,7 +38,10 @@ export const MAX_LINES = 5000;
 export class ChatModel {
   readonly rooms = new Map<string, RoomView>();
   active: string | undefined;
-  connection: ConnectionState = { kind: 'connecting' };
+  /** Where the connection stands ('' as the address until it says which). */
+  connection: ConnectionState = { kind: 'connecting', address: '' };
+  /** The server in use or tried next; once closed, the last one ('' until the connection names one). */
+  server = '';
   /** What the client says while no room is shown (help, errors about rooms not joined). */
   readonly system: ViewLine[] = [];
   version = 0;
@@ -58,6 +61,7 @@ export class ChatModel {
       case 'state': {
         const was = this.connection.kind;
         this.connection = event.state;
+        if (event.state.kind !== 'closed') this.server = event.state.address;
         if (event.state.kind === 'reconnecting' && was !== 'reconnecting') this.note(this.activeRoom, 'error', `connection lost (${event.state.reason}); reconnecting`);
         if (event.state.kind === 'closed' && event.state.reason) this.note(this.activeRoom, 'error', `disconnected for good: ${event.state.reason}`);
         return;

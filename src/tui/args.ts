@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Addresses } from '../client/Addresses.js';
 
 /** What chat-tui was asked to do. */
 export interface TuiOptions {
-  server: string;
+  /** The servers, host:port each, in the order they are tried. */
+  servers: string[];
   name?: string;
   user?: string;
   rooms: string[];
@@ -18,7 +20,11 @@ export const USAGE = `Usage: chat-tui [options]
 A terminal client for a chat-grpc server (chat.v1).
 
 Options:
-  --server HOST:PORT  the server (default: CHAT_GRPC_HOST:CHAT_GRPC_PORT, else localhost:50051)
+  --server HOST:PORT  the server (default: CHAT_GRPC_HOST:CHAT_GRPC_PORT, else localhost:50051);
+                      several separated by commas (a:50051,b:50051): it starts on the
+                      first, and each reconnect tries the next; only a full round of
+                      failures waits a backoff. CHAT_GRPC_HOST takes a list too (a,b:6000):
+                      hosts without a port get CHAT_GRPC_PORT
   --name NAME         your display name (asked for when missing)
   --user ID           your user id (default: made from the name)
   --room ROOM         a room to join; repeat for more (default: general)
@@ -63,9 +69,24 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
   if (values.version) return 'version';
   const history = values.history === undefined ? 50 : Number(values.history);
   if (!Number.isInteger(history) || history < 0 || history > 1000) throw new UsageError(`--history must be a whole number from 0 to 1000, not "${values.history}"`);
-  const server = values.server ?? `${env.CHAT_GRPC_HOST || 'localhost'}:${env.CHAT_GRPC_PORT || '50051'}`;
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/.test(server)) throw new UsageError(`--server must be HOST:PORT, not "${server}"`);
-  return { server, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel };
+  const servers = serversFrom(values.server, env);
+  return { servers, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel };
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/;
+
+/** --server's list, else CHAT_GRPC_HOST's (each host without a port gets CHAT_GRPC_PORT), else localhost:50051. */
+function serversFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  let servers: string[];
+  try {
+    const port = env.CHAT_GRPC_PORT || '50051';
+    servers = flag !== undefined ? Addresses.parse(flag) : Addresses.parse(env.CHAT_GRPC_HOST || 'localhost').map((host) => (HOST_PORT.test(host) ? host : `${host}:${port}`));
+  } catch (error) {
+    throw new UsageError(`${flag !== undefined ? '--server' : 'CHAT_GRPC_HOST'}: ${(error as Error).message}`);
+  }
+  const bad = servers.find((server) => !HOST_PORT.test(server));
+  if (bad !== undefined) throw new UsageError(`--server must be HOST:PORT, not "${bad}"`);
+  return servers;
 }
 
 /** A user id from a display name: lower case, letters, digits, dot, dash and underscore. */

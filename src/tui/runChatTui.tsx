@@ -33,7 +33,7 @@ async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined
   if (rooms.length === 0) rooms = ['general'];
 
   const connection = new ChatConnection({
-    address: options.server,
+    address: options.servers,
     identity: { userId: options.user ?? userIdFrom(name), displayName: name },
     history: options.history,
     // Notice a dead connection in seconds, not the library's default half-minute.

@@ -1,55 +1,18 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable, Writable } from 'node:stream';
-import { ChatConnection, type ChatConnectionOptions } from '../../src/client/ChatConnection.js';
+import { ChatConnection } from '../../src/client/ChatConnection.js';
 import { lineMode } from '../../src/tui/lineMode.js';
-import type { ConnectionEvent } from '../../src/client/ConnectionEvent.js';
+import { connectionsPerTest, deadAddress, quick } from '../helpers/loggedConnection.js';
 import { TcpProxy } from '../helpers/TcpProxy.js';
 import { TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
-/** Fast retries so the tests wait milliseconds, not the product's seconds. */
-const quick = { initialMs: 50, multiplier: 2, maxMs: 400, jitter: 0.2 };
-
-// Connections close first, so that each server finds every session freed when it stops.
-let connections: ChatConnection[] = [];
-let cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const connection of connections) await connection.close(500);
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  connections = [];
-  cleanups = [];
-});
-
-/** A connection with everything it tells its listeners logged. */
-function connect(options: Omit<ChatConnectionOptions, 'backoff'> & { backoff?: ChatConnectionOptions['backoff'] }) {
-  const connection = new ChatConnection({ backoff: quick, ...options });
-  const events: ConnectionEvent[] = [];
-  connection.subscribe((e) => events.push(e));
-  connection.start();
-  connections.push(connection);
-  const messages = (room: string) => events.flatMap((e) => (e.type === 'message' && e.room === room ? [e.message.content] : []));
-  const states = () => events.flatMap((e) => (e.type === 'state' ? [e.state.kind] : []));
-  const joined = (room: string) => waitFor(() => events.some((e) => e.type === 'joined' && e.room === room), { what: `the JoinAck of #${room}` });
-  return { connection, events, messages, states, joined };
-}
-
-async function server(options: Parameters<typeof TestServer.start>[0] = {}): Promise<TestServer> {
-  const t = await TestServer.start(options);
-  cleanups.push(() => t.stop());
-  return t;
-}
-
-/** host:port where a server just was and is no more: connections are refused. */
-async function deadAddress(): Promise<string> {
-  const gone = await TestServer.start();
-  await gone.stop();
-  return gone.address;
-}
+const { connect, server, cleanup } = connectionsPerTest();
 
 /** A TCP proxy in front of the server, so a test can cut a connection the way a network does. */
 async function proxyTo(t: TestServer): Promise<TcpProxy> {
   const proxy = await TcpProxy.start(t.server.port);
-  cleanups.push(() => proxy.close());
+  cleanup(() => proxy.close());
   return proxy;
 }
 

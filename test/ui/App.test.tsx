@@ -58,10 +58,19 @@ interface Started {
  * A real server, a real ChatConnection in `rooms`, and the App rendered on it,
  * once its first room is joined (so that keys are taken).
  */
-async function start({ rooms = ['lobby'], identity = { userId: 'alice', displayName: 'Alice' } }: { rooms?: string[]; identity?: Identity } = {}): Promise<Started> {
+async function start({
+  rooms = ['lobby'],
+  identity = { userId: 'alice', displayName: 'Alice' },
+  before = [],
+}: {
+  rooms?: string[];
+  identity?: Identity;
+  /** Addresses to try before the server's. */
+  before?: string[];
+} = {}): Promise<Started> {
   const t = await TestServer.start();
   cleanups.push(() => t.stop());
-  const connection = new ChatConnection({ address: t.address, identity, history: 50, backoff: quick });
+  const connection = new ChatConnection({ address: [...before, t.address], identity, history: 50, backoff: quick });
   for (const room of rooms) connection.join(room);
   const quits: number[] = [];
   const ui = render(<App connection={connection} onQuit={() => quits.push(Date.now())} />);
@@ -305,6 +314,15 @@ describe('App against a real server', () => {
     expect(s).toContain('; reconnecting');
     const raw = ui.lastFrame()!.split('\n').find((row) => row.includes('connection lost'))!;
     expect(raw).toContain('\x1b[31m');
+  });
+
+  it('the header shows the server in use: the second address when the first refuses connections', async () => {
+    const gone = await TestServer.start();
+    await gone.stop();
+    const { t, screen } = await start({ before: [gone.address] });
+    const header = screen().split('\n')[0]!;
+    expect(header).toContain(`chat-grpc ${t.address} ● connected`);
+    expect(header).not.toContain(gone.address);
   });
 
   it('Ctrl+C leaves (others see it), closes the connection and calls onQuit', async () => {

@@ -194,8 +194,8 @@ describe('ChatModel', () => {
   describe('reconnects', () => {
     it('says the connection was lost (once per outage) and why', () => {
       const model = modelWith(joined('lobby'));
-      model.apply({ type: 'state', state: { kind: 'reconnecting', attempt: 1, at: Date.now() + 1000, reason: 'UNAVAILABLE: gone' } });
-      model.apply({ type: 'state', state: { kind: 'reconnecting', attempt: 2, at: Date.now() + 2000, reason: 'UNAVAILABLE: still gone' } });
+      model.apply({ type: 'state', state: { kind: 'reconnecting', attempt: 1, at: Date.now() + 1000, reason: 'UNAVAILABLE: gone', address: 'a:1' } });
+      model.apply({ type: 'state', state: { kind: 'reconnecting', attempt: 2, at: Date.now() + 2000, reason: 'UNAVAILABLE: still gone', address: 'b:2' } });
       const lost = model.shownLines.filter((l) => l.text.startsWith('connection lost'));
       expect(lost.map((l) => [l.kind, l.text])).toEqual([['error', 'connection lost (UNAVAILABLE: gone); reconnecting']]);
       expect(model.connection).toMatchObject({ kind: 'reconnecting', attempt: 2 });
@@ -204,9 +204,20 @@ describe('ChatModel', () => {
     it('says so again after the next outage', () => {
       const model = modelWith(joined('lobby'));
       for (const kind of ['reconnecting', 'connecting', 'connected', 'reconnecting'] as const) {
-        model.apply({ type: 'state', state: kind === 'reconnecting' ? { kind, attempt: 1, at: 0, reason: 'r' } : { kind } });
+        model.apply({ type: 'state', state: kind === 'reconnecting' ? { kind, attempt: 1, at: 0, reason: 'r', address: 'a:1' } : { kind, address: 'a:1' } });
       }
       expect(model.shownLines.filter((l) => l.text.startsWith('connection lost'))).toHaveLength(2);
+    });
+
+    it('keeps the server each state names (the one in use or tried next), and the last one once closed', () => {
+      const model = modelWith(joined('lobby'));
+      expect(model.server).toBe('');
+      model.apply({ type: 'state', state: { kind: 'connected', address: 'a:1' } });
+      expect(model.server).toBe('a:1');
+      model.apply({ type: 'state', state: { kind: 'reconnecting', attempt: 1, at: 0, reason: 'r', address: 'b:2' } });
+      expect(model.server).toBe('b:2');
+      model.apply({ type: 'state', state: { kind: 'closed' } });
+      expect(model.server).toBe('b:2');
     });
 
     it('says when it is disconnected for good, and not when closed by the user', () => {
@@ -334,7 +345,7 @@ describe('ChatModel', () => {
       error(`room${ESC}[2J`, 'INVALID_ROOM', hostile),
       generic('lobby', hostile),
       { type: 'pending', room: 'lobby', clientMsgId: 'p', content: hostile },
-      { type: 'state', state: { kind: 'reconnecting', attempt: 1, at: 0, reason: hostile } },
+      { type: 'state', state: { kind: 'reconnecting', attempt: 1, at: 0, reason: hostile, address: 'a:1' } },
       { type: 'state', state: { kind: 'closed', reason: hostile } },
     ];
     for (const event of events) model.apply(event);

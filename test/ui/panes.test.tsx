@@ -51,26 +51,26 @@ describe('Header', () => {
     frameOf(<Header address="127.0.0.1:50051" state={state} name="Zoë" userId="zoe" now={now} width={100} />);
 
   it('names the server and who you are', () => {
-    const frame = header({ kind: 'connected' });
+    const frame = header({ kind: 'connected', address: 'a:1' });
     expect(frame).toContain('chat-grpc');
     expect(frame).toContain('127.0.0.1:50051');
     expect(frame).toContain('as Zoë (@zoe)');
   });
 
   it('shows only the name when it is the user id', () => {
-    expect(frameOf(<Header address="a:1" state={{ kind: 'connected' }} name="zoe" userId="zoe" now={0} width={80} />)).toContain('as zoe');
-    expect(frameOf(<Header address="a:1" state={{ kind: 'connected' }} name="zoe" userId="zoe" now={0} width={80} />)).not.toContain('@zoe');
+    expect(frameOf(<Header address="a:1" state={{ kind: 'connected', address: 'a:1' }} name="zoe" userId="zoe" now={0} width={80} />)).toContain('as zoe');
+    expect(frameOf(<Header address="a:1" state={{ kind: 'connected', address: 'a:1' }} name="zoe" userId="zoe" now={0} width={80} />)).not.toContain('@zoe');
   });
 
   it('shows connected and connecting', () => {
-    expect(header({ kind: 'connected' })).toContain('● connected');
-    expect(header({ kind: 'connecting' })).toContain('◌ connecting…');
+    expect(header({ kind: 'connected', address: 'a:1' })).toContain('● connected');
+    expect(header({ kind: 'connecting', address: 'a:1' })).toContain('◌ connecting…');
   });
 
   it('counts down to the next reconnect attempt in whole seconds, rounding up', () => {
     const now = 1_000_000;
-    expect(header({ kind: 'reconnecting', attempt: 2, at: now + 2500, reason: 'UNAVAILABLE' }, now)).toContain('reconnecting in 3s (attempt 2)');
-    expect(header({ kind: 'reconnecting', attempt: 5, at: now - 100, reason: 'UNAVAILABLE' }, now)).toContain('reconnecting in 0s (attempt 5)');
+    expect(header({ kind: 'reconnecting', attempt: 2, at: now + 2500, reason: 'UNAVAILABLE', address: 'a:1' }, now)).toContain('reconnecting in 3s (attempt 2)');
+    expect(header({ kind: 'reconnecting', attempt: 5, at: now - 100, reason: 'UNAVAILABLE', address: 'a:1' }, now)).toContain('reconnecting in 0s (attempt 5)');
   });
 
   it('shows closed, with the reason when there is one', () => {
@@ -87,7 +87,7 @@ describe('Header', () => {
   });
 
   it('stays on one line within its width', () => {
-    const frame = frameOf(<Header address="a-very-long-host-name.example.com:50051" state={{ kind: 'reconnecting', attempt: 12, at: 99_000, reason: '' }} name={'N'.repeat(40)} userId="someone" now={0} width={50} />);
+    const frame = frameOf(<Header address="a-very-long-host-name.example.com:50051" state={{ kind: 'reconnecting', attempt: 12, at: 99_000, reason: '', address: 'a:1' }} name={'N'.repeat(40)} userId="someone" now={0} width={50} />);
     expect(frame.split('\n')).toHaveLength(1);
     expectWithin(frame, 50);
   });

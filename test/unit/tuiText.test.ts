@@ -244,19 +244,35 @@ describe('parseCommand', () => {
 
 describe('parseTuiArgs', () => {
   it('defaults to localhost:50051, no rooms, 50 messages of history, Ink mode', () => {
-    expect(parseTuiArgs([], {})).toEqual({ server: 'localhost:50051', name: undefined, user: undefined, rooms: [], history: 50, plain: false, otel: false });
+    expect(parseTuiArgs([], {})).toEqual({ servers: ['localhost:50051'], name: undefined, user: undefined, rooms: [], history: 50, plain: false, otel: false });
   });
 
   it('takes the server from CHAT_GRPC_HOST and CHAT_GRPC_PORT, and --server over both', () => {
-    expect(parseTuiArgs([], { CHAT_GRPC_HOST: 'chat.example', CHAT_GRPC_PORT: '6000' })).toMatchObject({ server: 'chat.example:6000' });
-    expect(parseTuiArgs([], { CHAT_GRPC_PORT: '6000' })).toMatchObject({ server: 'localhost:6000' });
-    expect(parseTuiArgs(['--server', '10.0.0.1:7000'], { CHAT_GRPC_HOST: 'chat.example' })).toMatchObject({ server: '10.0.0.1:7000' });
-    expect(parseTuiArgs(['--server', '[::1]:50051'], {})).toMatchObject({ server: '[::1]:50051' });
+    expect(parseTuiArgs([], { CHAT_GRPC_HOST: 'chat.example', CHAT_GRPC_PORT: '6000' })).toMatchObject({ servers: ['chat.example:6000'] });
+    expect(parseTuiArgs([], { CHAT_GRPC_PORT: '6000' })).toMatchObject({ servers: ['localhost:6000'] });
+    expect(parseTuiArgs(['--server', '10.0.0.1:7000'], { CHAT_GRPC_HOST: 'chat.example' })).toMatchObject({ servers: ['10.0.0.1:7000'] });
+    expect(parseTuiArgs(['--server', '[::1]:50051'], {})).toMatchObject({ servers: ['[::1]:50051'] });
+  });
+
+  it('takes several servers, in order, from --server and from CHAT_GRPC_HOST, separated by commas, spaces trimmed', () => {
+    expect(parseTuiArgs(['--server', 'a:1, b:2 ,[::1]:3'], {})).toMatchObject({ servers: ['a:1', 'b:2', '[::1]:3'] });
+    // Hosts without a port get CHAT_GRPC_PORT; one with its own keeps it.
+    expect(parseTuiArgs([], { CHAT_GRPC_HOST: 'a, b:7000', CHAT_GRPC_PORT: '6000' })).toMatchObject({ servers: ['a:6000', 'b:7000'] });
+  });
+
+  it.each([
+    ['--server', ['--server', 'a:1,,b:2'], {}, '--server: the server address list "a:1,,b:2" has an empty entry (number 2 of 3)'],
+    ['--server', ['--server', 'a:1,'], {}, '--server: the server address list "a:1," has an empty entry (number 2 of 2)'],
+    ['--server', ['--server', ' '], {}, '--server: the server address list is empty'],
+    ['CHAT_GRPC_HOST', [], { CHAT_GRPC_HOST: 'a, ,b' }, 'CHAT_GRPC_HOST: the server address list "a, ,b" has an empty entry (number 2 of 3)'],
+    ['--server', ['--server', 'a:1,b'], {}, '--server must be HOST:PORT, not "b"'],
+  ])('refuses a bad list in %s with a UsageError saying what is wrong: %j', (_from, argv, env, message) => {
+    expect(() => parseTuiArgs(argv, env)).toThrow(new UsageError(message));
   });
 
   it('reads every option, --room repeatable', () => {
     expect(parseTuiArgs(['--name', 'Zoë', '--user', 'zoe', '--room', 'a', '--room', 'b', '--history', '0', '--plain', '--otel'], {})).toEqual({
-      server: 'localhost:50051',
+      servers: ['localhost:50051'],
       name: 'Zoë',
       user: 'zoe',
       rooms: ['a', 'b'],

@@ -113,7 +113,7 @@ export function App({ connection, onQuit }: AppProps) {
   const me = connection.identity;
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <Header address={connection.address} state={model.connection} name={sanitizeName(me.displayName || me.userId)} userId={me.userId} now={now} width={columns} />
+      <Header address={model.server || connection.address} state={model.connection} name={sanitizeName(me.displayName || me.userId)} userId={me.userId} now={now} width={columns} />
       <Box height={bodyHeight}>
         {showRooms && (
           <RoomsPane rooms={[...model.rooms.values()].map((r) => ({ name: r.name, unread: r.unread }))} active={room?.name} width={roomsWidth} height={bodyHeight} />

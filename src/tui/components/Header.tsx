@@ -4,6 +4,7 @@ import { sanitize } from '../sanitize.js';
 import { fitWidth } from '../wrapText.js';
 
 export interface HeaderProps {
+  /** The server in use, or tried next. */
   address: string;
   state: ConnectionState;
   /** Who you are: display name and user id. */
