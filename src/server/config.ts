@@ -41,16 +41,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
 
   const flags: Record<string, string | undefined> = { '--port': values.port, '--workers': values.workers };
   const numbers: Record<string, number> = {};
-  const named: Record<string, string> = {};
+  let workersAre = '';
   for (const s of settings) {
     const fromFlag = s.flag === undefined ? undefined : flags[s.flag];
     const name = fromFlag !== undefined ? s.flag! : s.env;
     const raw = fromFlag ?? env[s.env];
-    named[s.key] = name;
     // An empty variable counts as unset; an empty flag is a mistake.
     const unset = raw === undefined || (fromFlag === undefined && raw === '');
-    if (!unset && s.key === 'workers' && raw.trim() === 'auto') numbers[s.key] = Math.min(availableParallelism(), MAX_WORKERS);
+    const auto = !unset && s.key === 'workers' && raw.trim() === 'auto';
+    if (auto) numbers[s.key] = Math.min(availableParallelism(), MAX_WORKERS);
     else numbers[s.key] = unset ? s.default : parseInteger(name, raw, s.min, s.max, s.key === 'workers' ? ', or auto' : '');
+    if (s.key === 'workers') workersAre = auto ? `${name}=auto (${numbers[s.key]} cores)` : `${name}=${numbers[s.key]}`;
   }
   const host = values.host ?? (env.CHAT_GRPC_HOST || '0.0.0.0');
   if (host.trim() === '' || /\s/.test(host)) {
@@ -65,7 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
   // different workers would silently not see one another.
   if (n('workers') > 1 && !env.CHAT_NATS_URL?.trim()) {
     throw new ConfigError(
-      `${named.workers}=${n('workers')} needs CHAT_NATS_URL (nats://host:port, comma-separated), so the workers share rooms through NATS; without it, run one worker (CHAT_WORKERS=1)`,
+      `${workersAre} needs CHAT_NATS_URL (nats://host:port, comma-separated), so the workers share rooms through NATS; without it, run one worker (CHAT_WORKERS=1)`,
     );
   }
   const limits: Limits = {

@@ -65,7 +65,8 @@ describe('npm start -- --workers N', () => {
     const address = `127.0.0.1:${port}`;
     // One `listening` line, the primary's; each worker logs its own under another name.
     expect(proc.logs().filter((l) => l.event === 'listening')).toEqual([expect.objectContaining({ port, workers: 2 })]);
-    const listened = proc.logs().filter((l) => l.event === 'worker_listening');
+    // A worker's own line may come just after the primary's, which the cluster's message prompts.
+    const listened = await waitFor(() => proc.logs().filter((l) => l.event === 'worker_listening').length === 2 && proc.logs().filter((l) => l.event === 'worker_listening'), { what: 'both workers to log worker_listening' });
     expect(listened.map((l) => [l.worker, l.port]).sort()).toEqual([[1, port], [2, port]]);
 
     // The cluster hands connections to the workers in turn. grpc-js shares one connection

@@ -207,6 +207,7 @@ describe('loadConfig', () => {
       expect(configError({ CHAT_WORKERS: '2' }).message).toMatch(/^CHAT_WORKERS=2 needs CHAT_NATS_URL /);
       expect(configError({ CHAT_NATS_URL: ' ' }, ['--workers=4']).message).toMatch(/^--workers=4 needs CHAT_NATS_URL /);
       expect(load({}, ['--workers', '1']).workers).toBe(1);
+      if (availableParallelism() > 1) expect(configError({}, ['--workers', 'auto']).message).toMatch(/^--workers=auto \(\d+ cores\) needs CHAT_NATS_URL /);
     });
   });
 
