@@ -7,7 +7,7 @@ COMPOSE ?= docker compose
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run build-dev dev server client test test-integration lint proto watch tui down smoke
+.PHONY: help build run build-dev dev server client test test-integration lint proto watch tui down smoke cluster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -48,6 +48,9 @@ watch: ## run the server here, restarted when a source file changes
 
 tui: ## run chat-tui here
 	npx chat-tui $(ARGS)
+
+cluster: ## bring up the stack with profile cluster: NATS and two server replicas that share rooms through it
+	$(COMPOSE) --profile cluster up --build
 
 down: ## stop the Compose stack and remove its containers
 	$(COMPOSE) down

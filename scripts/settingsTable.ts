@@ -10,7 +10,7 @@ export function settingsTable(): string {
     '| variable | default | meaning |',
     '|---|---|---|',
     '| `CHAT_GRPC_HOST` (`--host`) | `0.0.0.0` | address to listen on |',
-    ...settings.map((s) => `| \`${s.env}\`${s.key === 'port' ? ' (`--port`)' : ''} | \`${s.default}\` | ${s.doc} (${s.min}–${s.max}) |`),
+    ...settings.map((s) => `| \`${s.env}\`${s.flag ? ` (\`${s.flag}\`)` : ''} | \`${s.default}\` | ${s.doc} (${s.min}–${s.max}) |`),
     '| `CHAT_LOG_LEVEL` | `info` | pino level: fatal, error, warn, info, debug, trace, silent |',
   ];
   return rows.join('\n');

@@ -1,11 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Limits } from '../domain/limits.js';
-import { settings } from './settings.js';
+import { MAX_WORKERS, settings } from './settings.js';
 
 /** Everything the server is started with. */
 export interface ServerConfig {
   host: string;
   port: number;
+  /** Processes serving the port: more than 1 makes this one their primary (runWorkers). */
+  workers: number;
   limits: Limits;
   maxMessageBytes: number;
   /** Largest event sent; passed to grpc-js, and no coalesced write is larger. */
@@ -31,19 +34,24 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig | 'help' {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { host: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) return 'help';
 
+  const flags: Record<string, string | undefined> = { '--port': values.port, '--workers': values.workers };
   const numbers: Record<string, number> = {};
+  let workersAre = '';
   for (const s of settings) {
-    const fromFlag = s.key === 'port' ? values.port : undefined;
-    const name = fromFlag !== undefined ? '--port' : s.env;
+    const fromFlag = s.flag === undefined ? undefined : flags[s.flag];
+    const name = fromFlag !== undefined ? s.flag! : s.env;
     const raw = fromFlag ?? env[s.env];
     // An empty variable counts as unset; an empty flag is a mistake.
     const unset = raw === undefined || (fromFlag === undefined && raw === '');
-    numbers[s.key] = unset ? s.default : parseInteger(name, raw, s.min, s.max);
+    const auto = !unset && s.key === 'workers' && raw.trim() === 'auto';
+    if (auto) numbers[s.key] = Math.min(availableParallelism(), MAX_WORKERS);
+    else numbers[s.key] = unset ? s.default : parseInteger(name, raw, s.min, s.max, s.key === 'workers' ? ', or auto' : '');
+    if (s.key === 'workers') workersAre = auto ? `${name}=auto (${numbers[s.key]} cores)` : `${name}=${numbers[s.key]}`;
   }
   const host = values.host ?? (env.CHAT_GRPC_HOST || '0.0.0.0');
   if (host.trim() === '' || /\s/.test(host)) {
@@ -54,6 +62,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     throw new ConfigError(`CHAT_LOG_LEVEL="${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const n = (key: string) => numbers[key] as number;
+  // Without a backplane each worker would hold rooms of its own, and members on
+  // different workers would silently not see one another.
+  if (n('workers') > 1 && !env.CHAT_NATS_URL?.trim()) {
+    throw new ConfigError(
+      `${workersAre} needs CHAT_NATS_URL (nats://host:port, comma-separated), so the workers share rooms through NATS; without it, run one worker (CHAT_WORKERS=1)`,
+    );
+  }
   const limits: Limits = {
     maxRoomLength: n('maxRoomLength'),
     maxUserIdLength: n('maxUserIdLength'),
@@ -102,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
   return {
     host,
     port: n('port'),
+    workers: n('workers'),
     limits,
     maxMessageBytes: n('maxMessageBytes'),
     maxSendMessageBytes: n('maxSendMessageBytes'),
@@ -114,10 +130,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
   };
 }
 
-function parseInteger(name: string, raw: string, min: number, max: number): number {
+function parseInteger(name: string, raw: string, min: number, max: number, or = ''): number {
   const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name}="${raw}" is not allowed: expected a whole number from ${min} to ${max}`);
+    throw new ConfigError(`${name}="${raw}" is not allowed: expected a whole number from ${min} to ${max}${or}`);
   }
   return value;
 }
@@ -126,13 +142,14 @@ function parseInteger(name: string, raw: string, min: number, max: number): numb
 export function usage(): string {
   const rows = settings.map((s) => `  ${s.env.padEnd(30)} ${String(s.default).padEnd(9)} ${s.doc}`);
   return [
-    'Usage: npm start -- [--host HOST] [--port PORT]',
+    'Usage: npm start -- [--host HOST] [--port PORT] [--workers N|auto]',
     '',
     'Serves chat.v1 (gRPC) with rooms in memory.',
     '',
     'Flags:',
     '  --host HOST   address to listen on (CHAT_GRPC_HOST, default 0.0.0.0)',
     '  --port PORT   port to listen on (CHAT_GRPC_PORT, default 50051)',
+    '  --workers N   server processes sharing the port, or auto: one per core (CHAT_WORKERS, default 1; more needs CHAT_NATS_URL)',
     '  --help        print this and exit',
     '',
     'Environment (variable, default, meaning):',

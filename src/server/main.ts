@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-/** `npm start`: reads the configuration, starts telemetry if asked, serves, and drains on SIGINT/SIGTERM. */
+/**
+ * `npm start`: reads the configuration, starts telemetry if asked, serves, and drains on SIGINT/SIGTERM.
+ * With --workers N > 1 this process is the primary of N such processes instead (runWorkers).
+ */
+import cluster from 'node:cluster';
 import { SERVER_SPAN_BATCHING, startTelemetry, TelemetryConfigError } from '../telemetry/startTelemetry.js';
 import { ConfigError, loadConfig, usage } from './config.js';
+import { WORKER_INDEX_VARIABLE } from './runWorkers.js';
 
 let config;
 try {
@@ -15,6 +20,14 @@ if (config === 'help') {
   process.stdout.write(usage());
   process.exit(0);
 }
+if (config.workers > 1 && cluster.isPrimary) {
+  // The primary serves nothing itself, so it starts no telemetry: each worker does.
+  const [{ runWorkers }, { pino }] = await Promise.all([import('./runWorkers.js'), import('pino')]);
+  const result = await runWorkers({ count: config.workers, log: pino({ level: config.logLevel }) });
+  if (result.error !== undefined) process.stderr.write(`chat-grpc: ${result.error}\n`);
+  process.exit(result.code);
+}
+const worker = cluster.isWorker ? Number(process.env[WORKER_INDEX_VARIABLE]) : undefined;
 
 // Telemetry first, then the gRPC stack (a dynamic import, so it loads after).
 let telemetry;
@@ -25,7 +38,7 @@ try {
   process.stderr.write(`chat-grpc: ${error.message}\n`);
   process.exit(2);
 }
-const started = import('./startChatServer.js').then(({ startChatServer }) => startChatServer(config, { telemetry: telemetry !== undefined }));
+const started = import('./startChatServer.js').then(({ startChatServer }) => startChatServer(config, { telemetry: telemetry !== undefined, worker }));
 // The handlers are in place before the server listens: a signal sent as soon as
 // it logs `listening` drains it rather than killing the process.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -8,10 +8,13 @@ export interface Setting<K extends string> {
   min: number;
   max: number;
   doc: string;
+  /** The command-line flag that sets it too (and wins over the variable). */
+  flag?: string;
 }
 
 type ServerKey =
   | 'port'
+  | 'workers'
   | 'drainGraceMs'
   | 'keepaliveTimeMs'
   | 'keepaliveTimeoutMs'
@@ -23,10 +26,13 @@ type ServerKey =
 const KIB = 1024;
 const MIB = 1024 * 1024;
 const HOUR = 3_600_000;
+/** More workers than this is a typo, not a machine: `auto` is capped here too. */
+export const MAX_WORKERS = 64;
 
 /** Every numeric setting. The one place where names, defaults and bounds are decided. */
 export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
-  { key: 'port', env: 'CHAT_GRPC_PORT', default: 50051, min: 0, max: 65535, doc: 'TCP port to listen on (0 picks a free one)' },
+  { key: 'port', env: 'CHAT_GRPC_PORT', flag: '--port', default: 50051, min: 0, max: 65535, doc: 'TCP port to listen on (0 picks a free one)' },
+  { key: 'workers', env: 'CHAT_WORKERS', flag: '--workers', default: 1, min: 1, max: MAX_WORKERS, doc: 'server processes sharing the port: 1 serves in this process; more makes it a primary that forks that many workers and restarts any that dies (needs CHAT_NATS_URL, so they share rooms); `auto` is one per core' },
   { key: 'maxMessageBytes', env: 'CHAT_MAX_MESSAGE_BYTES', default: 16 * KIB, min: 1 * KIB, max: 4 * MIB, doc: 'largest envelope accepted; a larger one ends the stream with RESOURCE_EXHAUSTED' },
   { key: 'maxSendMessageBytes', env: 'CHAT_MAX_SEND_MESSAGE_BYTES', default: 4 * MIB, min: 256 * KIB, max: 64 * MIB, doc: 'largest event the server sends (gRPC clients take 4 MiB by default); a larger one ends its stream with RESOURCE_EXHAUSTED' },
   { key: 'maxContentBytes', env: 'CHAT_MAX_CONTENT_BYTES', default: defaultLimits.maxContentBytes, min: 1, max: 1 * MIB, doc: 'largest message content in UTF-8 bytes (INVALID_CONTENT above it)' },

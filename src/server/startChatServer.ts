@@ -55,10 +55,16 @@ export interface ServerOptions {
   logger?: Logger;
   /** Record traces and metrics through @opentelemetry/api (the entry point started the SDK). */
   telemetry?: boolean;
+  /**
+   * This process is worker N of `--workers`: its log lines carry `worker: N`, and it
+   * logs `worker_listening`, since its primary logs the one `listening` line for all.
+   */
+  worker?: number;
 }
 
-export async function startChatServer(config: ServerConfig, { logger, telemetry: observed = false }: ServerOptions = {}): Promise<ChatServer> {
-  const log = logger ?? pino({ level: config.logLevel });
+export async function startChatServer(config: ServerConfig, { logger, telemetry: observed = false, worker }: ServerOptions = {}): Promise<ChatServer> {
+  const root = logger ?? pino({ level: config.logLevel });
+  const log = worker === undefined ? root : root.child({ worker });
   // Coalesced writes need the grpc-js hook; without it (turned off, or a grpc-js
   // it was not checked against) every event is its own write, as grpc-js does.
   const refusal = config.coalesceWrites ? FramedWrite.install() : 'turned off (CHAT_COALESCE_WRITES=0)';
@@ -114,7 +120,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   health.setStatus('healthy', SERVICE);
 
   const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
-  log.info({ event: 'listening', host: config.host, port, coalescedWrites: coalesce });
+  log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce });
 
   let drained: Promise<void> | undefined;
   async function drain(): Promise<void> {

@@ -9,7 +9,8 @@ import { composeFile, readYaml } from '../helpers/compose.js';
 import { Dockerfile, envPairs, execForm } from '../helpers/Dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const services = composeFile().services;
+const compose = composeFile();
+const services = compose.services;
 const dockerfile = Dockerfile.read(join(root, 'Dockerfile'));
 const runtime = dockerfile.stage('runtime').instructions;
 const imageEnv = Object.assign({}, ...runtime.filter((i) => i.keyword === 'ENV').map((i) => envPairs(i.rest))) as Record<string, string>;
@@ -18,13 +19,18 @@ const imageEnv = Object.assign({}, ...runtime.filter((i) => i.keyword === 'ENV')
  * The ports the third-party images listen on by default, from their own
  * Dockerfiles and default configurations (the versions pinned in compose.yaml):
  * jaegertracing/jaeger 2.x (cmd/jaeger/Dockerfile, all-in-one.yaml) and
- * prom/prometheus 3.x (--web.listen-address). The collector's come from our
- * deploy/otel-collector.yaml, read below.
+ * prom/prometheus 3.x (--web.listen-address) and nats 2.10 with the command
+ * compose.yaml gives it (clients on 4222, --http_port 8222, no cluster port).
+ * The collector's come from our deploy/otel-collector.yaml, read below.
  */
 const IMAGE_PORTS: Record<string, { ports: number[]; otlpGrpc?: number; health?: number }> = {
   'jaegertracing/jaeger': { ports: [16686, 4317, 4318, 13133], otlpGrpc: 4317, health: 13133 },
   'prom/prometheus': { ports: [9090], health: 9090 },
+  nats: { ports: [4222, 8222], health: 8222 },
 };
+/** Our server's services: the stack's one, and the replicas of profile `cluster`. */
+const SERVERS = ['chat-grpc', 'chat-grpc-1', 'chat-grpc-2'];
+const REPLICAS = SERVERS.filter((name) => services[name]?.profiles?.includes('cluster'));
 
 interface CollectorConfig {
   receivers: Record<string, { protocols?: Record<string, { endpoint: string }> }>;
@@ -70,9 +76,11 @@ describe('compose.yaml and deploy/', () => {
     return run;
   };
 
-  it('is a valid stack for docker-compose, with and without the client profile', () => {
+  it('is a valid stack for docker-compose, with and without the client and cluster profiles', () => {
     expect(composeConfig('compose.yaml')).toMatchObject({ status: 0, stderr: '' });
     expect(composeConfig('compose.yaml', '--profile', 'client')).toMatchObject({ status: 0, stderr: '' });
+    expect(composeConfig('compose.yaml', '--profile', 'cluster')).toMatchObject({ status: 0, stderr: '' });
+    expect(composeConfig('compose.yaml', '--profile', 'cluster', '--profile', 'client')).toMatchObject({ status: 0, stderr: '' });
     // The control: the same validator refuses a stack that depends on a service it lacks.
     const broken = join(scratch, 'broken.yaml');
     writeFileSync(broken, readFileSync(join(root, 'compose.yaml'), 'utf8').replace('      jaeger:\n        condition', '      jeager:\n        condition'));
@@ -84,7 +92,7 @@ describe('compose.yaml and deploy/', () => {
       if (service.build !== undefined) {
         expect({ name, build: service.build, image: service.image }).toEqual({ name, build: '.', image: 'chat-grpc:local' });
       } else {
-        expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+\.\d+$/) });
+        expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+\.\d+(-alpine)?$/) });
       }
     }
   });
@@ -114,14 +122,18 @@ describe('compose.yaml and deploy/', () => {
     expect(mount).toBeDefined();
     expect(service.command).toEqual([`--config=${mount![1]}`]);
     for (const [name, s] of Object.entries(services)) {
-      for (const [source] of (s.volumes ?? []).map((v) => v.split(':'))) expect({ name, source, exists: existsSync(join(root, source!)) }).toEqual({ name, source, exists: true });
+      for (const [source] of (s.volumes ?? []).map((v) => v.split(':'))) {
+        // A bind mount's file exists here; a named volume is declared at the top level.
+        const exists = /^[./]/.test(source!) ? existsSync(join(root, source!)) : source! in (compose.volumes ?? {});
+        expect({ name, source, exists }).toEqual({ name, source, exists: true });
+      }
     }
   });
 
   it('points telemetry at the collector over OTLP/HTTP, on the port it receives on', () => {
     const httpPort = portOf(collector.receivers.otlp!.protocols!.http!.endpoint);
     const senders = Object.entries(services).filter(([, s]) => s.environment?.OTEL_EXPORTER_OTLP_ENDPOINT);
-    expect(senders.map(([name]) => name).sort()).toEqual(['chat-grpc', 'client']);
+    expect(senders.map(([name]) => name).sort()).toEqual([...SERVERS, 'client'].sort());
     for (const [name, s] of senders) {
       const url = new URL(s.environment!.OTEL_EXPORTER_OTLP_ENDPOINT!);
       expect({ name, protocol: url.protocol, host: url.hostname, port: Number(url.port), path: url.pathname }).toEqual({ name, protocol: 'http:', host: 'otel-collector', port: httpPort, path: '/' });
@@ -137,13 +149,18 @@ describe('compose.yaml and deploy/', () => {
     expect(targets).toEqual(served.map((p) => `otel-collector:${p}`).sort());
   });
 
-  it('publishes only ports its services listen on, and the client finds the server by name', () => {
+  it('publishes only ports its services listen on, each on the host once, and the client finds the server by name', () => {
+    const hostPorts: number[] = [];
     for (const [name, s] of Object.entries(services)) {
       for (const mapping of s.ports ?? []) {
         const [published, target] = mapping.split(':').map(Number);
-        expect({ name, mapping, listened: listening(name).includes(target!), same: published === target }).toEqual({ name, mapping, listened: true, same: true });
+        hostPorts.push(published!);
+        // A replica cannot have the host's 50051 too: each is published on a port of its own.
+        const same = published === target || REPLICAS.includes(name);
+        expect({ name, mapping, listened: listening(name).includes(target!), same }).toEqual({ name, mapping, listened: true, same: true });
       }
     }
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
     expect(listening('chat-grpc')).toEqual([Number(imageEnv.CHAT_GRPC_PORT)]);
     const client = services.client!;
     expect(client.environment).toMatchObject({ CHAT_GRPC_HOST: 'chat-grpc', CHAT_GRPC_PORT: imageEnv.CHAT_GRPC_PORT });
@@ -196,9 +213,42 @@ describe('compose.yaml and deploy/', () => {
     expect(documented).toEqual(published);
   });
 
-  it('gives the server longer to stop than its drain takes', () => {
-    const grace = /^(\d+)s$/.exec(services['chat-grpc']!.stop_grace_period ?? '')?.[1];
+  it('gives every server longer to stop than its drain takes', () => {
     const drainMs = settings.find((s) => s.env === 'CHAT_DRAIN_GRACE_MS')!.default;
-    expect(Number(grace) * 1000).toBeGreaterThan(drainMs);
+    for (const name of SERVERS) {
+      const grace = /^(\d+)s$/.exec(services[name]!.stop_grace_period ?? '')?.[1];
+      expect({ name, graceMs: Number(grace) * 1000 > drainMs }).toEqual({ name, graceMs: true });
+    }
+  });
+
+  it('profile cluster: NATS with JetStream on a volume, and two replicas that use it, each published on its own port and both behind one name', () => {
+    const nats = services.nats!;
+    expect(nats.profiles).toEqual(['cluster']);
+    const command = nats.command!;
+    expect(command).toContain('--jetstream');
+    const store = command[command.indexOf('--store_dir') + 1];
+    const [volume, mountedAt] = nats.volumes!.map((v) => v.split(':')).find(([, target]) => target === store)!;
+    expect(volume! in (compose.volumes ?? {})).toBe(true);
+    expect(mountedAt).toBe(store);
+    expect(Number(command[command.indexOf('--http_port') + 1])).toBe(IMAGE_PORTS.nats!.health);
+
+    expect(REPLICAS).toEqual(['chat-grpc-1', 'chat-grpc-2']);
+    for (const name of REPLICAS) {
+      const s = services[name]!;
+      const urls = s.environment!.CHAT_NATS_URL!.split(',').map((u) => new URL(u));
+      for (const url of urls) {
+        expect({ name, protocol: url.protocol, host: url.hostname, listened: listening('nats').includes(Number(url.port)) }).toEqual({ name, protocol: 'nats:', host: 'nats', listened: true });
+      }
+      expect(s.depends_on?.nats).toEqual({ condition: 'service_healthy' });
+      expect(s.networks?.default?.aliases).toEqual(['chat-grpc-cluster']);
+      // Everything else the stack's server has, the replicas have too.
+      const { ports: _p, profiles: _r, networks: _n, ...shape } = s;
+      const { ports: _q, ...stack } = services['chat-grpc']!;
+      expect({ ...shape, environment: { ...shape.environment, CHAT_NATS_URL: undefined }, depends_on: { ...shape.depends_on, nats: undefined } }).toEqual({
+        ...stack,
+        environment: { ...stack.environment, CHAT_NATS_URL: undefined },
+        depends_on: { ...stack.depends_on, nats: undefined },
+      });
+    }
   });
 });

@@ -29,7 +29,7 @@ const ORIGINAL: Record<string, string[]> = {
   proto: ['npm run generate'],
 };
 /** Ours, under names the original does not use. */
-const EXTRA = ['help', 'watch', 'tui', 'down', 'smoke'];
+const EXTRA = ['help', 'watch', 'tui', 'down', 'smoke', 'cluster'];
 const TARGETS = Object.keys(ORIGINAL);
 const composeServices = Object.keys(composeFile().services);
 

@@ -18,11 +18,12 @@ export interface ComposeService {
   healthcheck?: { test?: string[]; disable?: boolean; interval?: string; timeout?: string; retries?: number };
   depends_on?: Record<string, { condition: string }>;
   stop_grace_period?: string;
+  networks?: Record<string, { aliases?: string[] } | null>;
 }
 
 /** compose.yaml as written (not as `docker-compose config` resolves it). */
-export function composeFile(): { services: Record<string, ComposeService> } {
-  return parse(readFileSync(join(root, 'compose.yaml'), 'utf8')) as { services: Record<string, ComposeService> };
+export function composeFile(): { services: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
+  return parse(readFileSync(join(root, 'compose.yaml'), 'utf8')) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 }
 
 /** A YAML file of the repository, parsed. */

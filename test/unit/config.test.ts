@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from '@jest/globals';
 import { defaultLimits, type Limits } from '../../src/domain/limits.js';
 import { ConfigError, loadConfig, usage, type ServerConfig } from '../../src/server/config.js';
@@ -29,6 +30,8 @@ function valueOf(config: ServerConfig, key: string): number {
 }
 
 const MIB = 1024 * 1024;
+/** More than one worker needs a backplane to share rooms through. */
+const BACKPLANE: Record<string, string> = { CHAT_NATS_URL: 'nats://127.0.0.1:4222' };
 // Queues as large as allowed, histories as small as allowed, and the backpressure
 // marks and times as far apart as allowed, so that any one setting can be taken to
 // its min or max without tripping the consistency checks.
@@ -43,6 +46,7 @@ const ROOMY: Record<string, string> = {
   CHAT_HISTORY_EVENTS: '0',
   CHAT_MAX_JOIN_HISTORY: '0',
   CHAT_HISTORY_BYTES: '0',
+  ...BACKPLANE,
 };
 /** A stream's bound and the budget at their minimum need the marks under them. */
 const SMALL_QUEUES: Record<string, string> = { CHAT_QUEUE_BYTES: String(16 * 1024), CHAT_QUEUE_HIGH_WATER_BYTES: '1024', CHAT_QUEUE_LOW_WATER_BYTES: '0' };
@@ -96,7 +100,7 @@ describe('loadConfig', () => {
 
   it.each(cases)('reads %s', (env, s) => {
     const value = s.default + 1 <= s.max ? s.default + 1 : s.default - 1;
-    const config = load({ [env]: String(value) });
+    const config = load({ ...BACKPLANE, [env]: String(value) });
     expect(valueOf(config, s.key)).toBe(value);
     // Only that setting changed.
     for (const other of settings) if (other !== s) expect(valueOf(config, other.key)).toBe(other.default);
@@ -186,6 +190,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, ['serve'])).toThrow();
   });
 
+  describe('workers', () => {
+    it('--workers wins over CHAT_WORKERS, and a bad flag is named as the flag', () => {
+      expect(load({ ...BACKPLANE, CHAT_WORKERS: '3' }, ['--workers', '2']).workers).toBe(2);
+      expect(load({ ...BACKPLANE, CHAT_WORKERS: '3' }).workers).toBe(3);
+      const error = configError({ CHAT_WORKERS: '2' }, ['--workers', '65']);
+      expect(error.message).toBe('--workers="65" is not allowed: expected a whole number from 1 to 64, or auto');
+    });
+
+    it('auto is one per core, up to the maximum', () => {
+      expect(load(BACKPLANE, ['--workers', 'auto']).workers).toBe(Math.min(availableParallelism(), 64));
+      expect(load(BACKPLANE, ['--workers', 'auto']).workers).toBe(load({ ...BACKPLANE, CHAT_WORKERS: ' auto ' }).workers);
+    });
+
+    it('more than one without CHAT_NATS_URL is refused, naming both; one needs none', () => {
+      expect(configError({ CHAT_WORKERS: '2' }).message).toMatch(/^CHAT_WORKERS=2 needs CHAT_NATS_URL /);
+      expect(configError({ CHAT_NATS_URL: ' ' }, ['--workers=4']).message).toMatch(/^--workers=4 needs CHAT_NATS_URL /);
+      expect(load({}, ['--workers', '1']).workers).toBe(1);
+      if (availableParallelism() > 1) expect(configError({}, ['--workers', 'auto']).message).toMatch(/^--workers=auto \(\d+ cores\) needs CHAT_NATS_URL /);
+    });
+  });
+
   describe('backpressure marks and times', () => {
     it('refuses a low-water mark at or over the high-water mark, and a high-water mark at or over the stream bound', () => {
       expect(configError({ CHAT_QUEUE_LOW_WATER_BYTES: String(256 * 1024) }).message).toContain('CHAT_QUEUE_LOW_WATER_BYTES=262144');
@@ -251,12 +276,12 @@ describe('usage', () => {
   });
 
   it('lists the flags, the host and the log level', () => {
-    for (const part of ['--host', '--port', '--help', 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL']) expect(text).toContain(part);
+    for (const part of ['--host', '--port', '--workers', '--help', 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL']) expect(text).toContain(part);
   });
 
   it('lists no variable that loadConfig does not read', () => {
     const listed = text.match(/\bCHAT_[A-Z_]+/g) ?? [];
-    const known = new Set([...settings.map((s) => s.env), 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL']);
+    const known = new Set([...settings.map((s) => s.env), 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL', 'CHAT_NATS_URL']);
     for (const name of listed) expect(known).toContain(name);
   });
 });
