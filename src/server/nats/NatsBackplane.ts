@@ -153,8 +153,9 @@ export class NatsBackplane implements Backplane {
     const body = JSON.stringify(command);
     for (let wait = 50; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const msg = await this.nc.request(commandSubject(room), body, { timeout: 5000 });
-        return msg.json<Reply>();
+        const reply = (await this.nc.request(commandSubject(room), body, { timeout: 5000 })).json<Reply>();
+        // The owner could not store it and stepped down: ask the next one (a publish it did store is recognized by its client_msg_id).
+        if (reply.ok || reply.code !== 'UNAVAILABLE') return reply;
       } catch (error) {
         if (this.closed) break;
         if (isNoResponders(error) && !this.owned.has(room)) {

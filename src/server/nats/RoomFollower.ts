@@ -2,7 +2,7 @@ import { type ConsumerMessages, DeliverPolicy, type JetStreamClient } from '@nat
 import type { Logger } from 'pino';
 import type { Room } from '../../domain/Room.js';
 import { ROOM_STREAM, roomSubject } from './natsNames.js';
-import type { StoredEvent } from './wire.js';
+import type { StoredBatch } from './wire.js';
 
 /**
  * One node's reading of a room's events: an ordered consumer of the room's
@@ -39,8 +39,8 @@ export class RoomFollower {
   private async run(log: Logger): Promise<void> {
     try {
       for await (const m of this.messages) {
-        const stored = m.json<StoredEvent>();
-        this.room.apply(stored.event, stored.epoch);
+        const stored = m.json<StoredBatch>();
+        for (const event of stored.events) this.room.apply(event, stored.epoch);
         if (this.waiters.length > 0) this.wake();
       }
     } catch (error) {

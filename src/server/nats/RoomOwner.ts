@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { SequencedEvent } from '../../domain/events.js';
 import { RoomSequencer, type SequencerStart } from '../../domain/RoomSequencer.js';
 import { commandSubject, ROOM_STREAM, roomSubject, roomToken } from './natsNames.js';
-import type { Command, Reply, StoredEvent } from './wire.js';
+import type { Command, Reply, StoredBatch } from './wire.js';
+
+/** Most commands whose events go in one stored message (each adds an event or two). */
+const MAX_BATCH_COMMANDS = 256;
 
 /** What an owner needs of its node. */
 export interface OwnerContext {
@@ -39,8 +42,9 @@ export class RoomOwner {
   private sub: Subscription | undefined;
   private renewal: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  /** Appends in flight, in order; each command's reply waits for its own. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Commands' events waiting for the append in flight; each command's reply waits for its own. */
+  private queue: Array<{ events: SequencedEvent[]; stored: () => void; failed: (error: unknown) => void }> = [];
+  private flushing: Promise<void> | undefined;
   private ended = false;
 
   private constructor(
@@ -70,7 +74,7 @@ export class RoomOwner {
   /** Stops owning the room: the lease is given back so another node takes over at once. */
   async stop(): Promise<void> {
     if (this.end('stopped')) {
-      await this.tail.catch(() => {});
+      await this.flushing;
       await this.ctx.owners.delete(roomToken(this.room)).catch(() => {});
     }
   }
@@ -116,29 +120,60 @@ export class RoomOwner {
         break;
       }
     }
-    this.append(events).then(
+    void this.append(events).then(
       () => msg.respond(JSON.stringify(reply)),
-      (error: unknown) => {
-        msg.respond(JSON.stringify({ ok: false, code: 'UNAVAILABLE', message: `the room's owner could not store it: ${String(error)}` } satisfies Reply));
-        this.end(`append failed: ${String(error)}`);
-      },
+      (error: unknown) => msg.respond(JSON.stringify({ ok: false, code: 'UNAVAILABLE', message: `the room's owner could not store it: ${String(error)}` } satisfies Reply)),
     );
   }
 
-  /** Appends events in order; resolves once all are stored (the ones before them too). */
-  private append(events: SequencedEvent[]): Promise<unknown> {
+  /**
+   * Appends events after everything appended before; resolves once they are
+   * stored. One append is in flight at a time (a room's order is the stream's
+   * order); what comes meanwhile goes in the next one, as one message.
+   */
+  private append(events: SequencedEvent[]): Promise<void> {
     if (this.ended) return Promise.reject(new Error('no longer the owner'));
-    const stored = events.map((event) => {
-      const seq = event.kind === 'message' ? event.message.seq : event.seq;
-      const body: StoredEvent = { epoch: this.sequencer.epoch, event };
-      // The same seq from two owners is stored once: the loser sees a duplicate and steps down.
-      return this.ctx.js.publish(roomSubject(this.room), JSON.stringify(body), { msgID: `${this.sequencer.epoch}.${seq}` }).then((ack) => {
-        if (ack.duplicate) throw new Error(`seq ${seq} was already stored by another owner`);
-      });
+    return new Promise((stored, failed) => {
+      this.queue.push({ events, stored, failed });
+      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
     });
-    const done = Promise.all([this.tail, ...stored]);
-    this.tail = done.catch(() => {});
-    return done;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const items = this.queue.splice(0, MAX_BATCH_COMMANDS);
+      const events = items.flatMap((i) => i.events);
+      try {
+        if (events.length > 0) await this.store(events);
+        for (const i of items) i.stored();
+      } catch (error) {
+        for (const i of [...items, ...this.queue.splice(0)]) i.failed(error);
+        this.end(`append failed: ${String(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Stores one batch, retrying it as it is (a failover stalls writes for
+   * seconds) while the lease lasts. Its message id names this owner and the
+   * batch's first seq: a retry that was stored already is taken once, and a
+   * second owner's batch (a lease lost unnoticed) is stored beside it, where
+   * every node skips the seqs it already applied, so all keep one order.
+   */
+  private async store(events: SequencedEvent[]): Promise<void> {
+    const first = events[0]!;
+    const msgID = `${this.sequencer.epoch}.${first.kind === 'message' ? first.message.seq : first.seq}.${this.ctx.node}`;
+    const body = JSON.stringify({ epoch: this.sequencer.epoch, events } satisfies StoredBatch);
+    const deadline = Date.now() + this.ctx.leaseMs;
+    for (;;) {
+      try {
+        await this.ctx.js.publish(roomSubject(this.room), body, { msgID, timeout: 5000 });
+        return;
+      } catch (error) {
+        if (this.ended || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   private async renew(): Promise<void> {
@@ -161,7 +196,7 @@ export class RoomOwner {
       if (beat !== null && (beat === undefined || beat.operation === 'PUT')) continue;
       const events = this.sequencer.dropNode(node);
       this.ctx.log.info({ event: 'node_gone', room: this.room, node, leaves: events.length });
-      void this.append(events).catch((error: unknown) => this.end(`append failed: ${String(error)}`));
+      void this.append(events).catch(() => {});
       void this.ctx.presence.delete(`${roomToken(this.room)}.${node}`).catch(() => {});
     }
   }
@@ -173,6 +208,7 @@ export class RoomOwner {
     this.sub?.unsubscribe();
     clearInterval(this.renewal);
     clearInterval(this.sweeper);
+    for (const i of this.queue.splice(0)) i.failed(new Error('no longer the owner'));
     this.ctx.log.info({ event: 'room_released', room: this.room, reason });
     this.ctx.onEnd(this);
     return true;
@@ -183,10 +219,13 @@ function seqOfPresence(event: SequencedEvent): number {
   return event.kind === 'message' ? event.message.seq : event.seq;
 }
 
-/** Where the room's sequence is: its last stored event, and the sessions the nodes' presence records list. */
+/**
+ * Where the room's sequence is: its held events (the last one's epoch and seq,
+ * and the recent (user, client_msg_id) pairs, so a publish retried after the
+ * old owner stored it is not sequenced twice), and the sessions the nodes'
+ * presence records list.
+ */
 async function readStart(room: string, ctx: OwnerContext): Promise<SequencerStart> {
-  const last = await ctx.jsm.streams.getMessage(ROOM_STREAM, { last_by_subj: roomSubject(room) }).catch(() => null);
-  const stored = last?.json<StoredEvent>();
   const holders: SequencerStart['holders'] = [];
   const keys = await ctx.presence.keys(`${roomToken(room)}.*`);
   for await (const key of keys) {
@@ -195,9 +234,27 @@ async function readStart(room: string, ctx: OwnerContext): Promise<SequencerStar
     const node = key.slice(key.indexOf('.') + 1);
     for (const s of entry.json<PresenceRecord>().sessions) holders.push({ node, ...s });
   }
-  if (stored === undefined) return { epoch: randomBytes(6).toString('base64url'), seq: 0, holders, recent: [] };
-  const seq = stored.event.kind === 'message' ? stored.event.message.seq : stored.event.seq;
-  return { epoch: stored.epoch, seq, holders, recent: [] };
+  const consumer = await ctx.js.consumers.get(ROOM_STREAM, { filter_subjects: roomSubject(room), deliver_policy: DeliverPolicy.All });
+  const held = (await consumer.info()).num_pending;
+  let epoch: string | undefined;
+  let seq = 0;
+  const recent: SequencerStart['recent'] = [];
+  if (held > 0) {
+    const messages = await consumer.fetch({ max_messages: held, expires: 5000 });
+    let read = 0;
+    for await (const m of messages) {
+      const batch = m.json<StoredBatch>();
+      if (batch.epoch !== epoch) recent.length = 0;
+      epoch = batch.epoch;
+      for (const event of batch.events) {
+        seq = event.kind === 'message' ? event.message.seq : event.seq;
+        if (event.kind === 'message' && event.message.clientMsgId !== '') recent.push({ userId: event.message.userId, clientMsgId: event.message.clientMsgId, seq });
+      }
+      if (++read >= held) break;
+    }
+  }
+  await consumer.delete().catch(() => {});
+  return { epoch: epoch ?? randomBytes(6).toString('base64url'), seq, holders, recent };
 }
 
 /** A node's sessions in a room, as its presence record holds them. */

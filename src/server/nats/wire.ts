@@ -10,8 +10,12 @@ export type Command =
 /** The owner's answer, once what the command sequenced is stored. */
 export type Reply = { ok: true; view?: JoinView; seq?: number } | { ok: false; code: string; message: string };
 
-/** A room's event as the stream holds it (JSON). */
-export interface StoredEvent {
+/**
+ * A room's events as the stream holds them (JSON): what the owner sequenced
+ * while its previous append was in flight, stored as one message (a group
+ * commit), oldest first.
+ */
+export interface StoredBatch {
   epoch: string;
-  event: SequencedEvent;
+  events: SequencedEvent[];
 }
