@@ -34,6 +34,13 @@ export class History {
     return first && seqOf(first.event);
   }
 
+  /** Forgets everything (a room sequenced elsewhere started a new epoch). */
+  clear(): void {
+    this.held = [];
+    this.head = 0;
+    this.heldBytes = 0;
+  }
+
   append(entry: HeldEvent): void {
     this.held.push(entry);
     this.heldBytes += entry.frame.byteLength;

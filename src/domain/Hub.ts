@@ -12,6 +12,7 @@ import {
   TooManyRoomsError,
 } from './errors.js';
 import type { EncodeEvent } from './events.js';
+import type { Backplane } from './Backplane.js';
 import { type Admission, Backpressure, type BackpressureHooks, type BackpressureStats } from './Backpressure.js';
 import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
@@ -55,6 +56,8 @@ export interface HubOptions extends BackpressureHooks {
   encodeRun?: EncodeBatch;
   /** The largest run a room packs (the adapter's largest write). */
   maxRunBytes?: number;
+  /** Rooms shared with other servers (scale-out); none: every room is sequenced here. */
+  backplane?: Backplane;
 }
 
 /**
@@ -76,8 +79,11 @@ export class Hub {
   private readonly encodeRun: EncodeBatch | undefined;
   private readonly maxRunBytes: number;
   private readonly policy: Backpressure;
+  /** Set when rooms are sequenced by their owner node (Backplane). */
+  readonly backplane: Backplane | undefined;
 
   constructor(options: HubOptions) {
+    this.backplane = options.backplane;
     this.limits = options.limits;
     this.encode = options.encode;
     this.now = options.now ?? Date.now;
@@ -151,6 +157,27 @@ export class Hub {
   }
 
   join(session: Session, cmd: JoinCommand): JoinResult {
+    return this.entered(session, cmd).join(session, cmd);
+  }
+
+  /** A join of a room sequenced by its owner node (Backplane): resolves once the owner has answered. */
+  async joinShared(session: Session, cmd: JoinCommand): Promise<JoinResult> {
+    const room = this.entered(session, cmd);
+    let view;
+    try {
+      view = await this.backplane!.join(session, room, cmd);
+    } catch (error) {
+      if (session.rooms.get(room.name) === room) session.rooms.delete(room.name);
+      this.releaseIfEmpty(room);
+      throw error;
+    }
+    // Closed (or left) while the owner answered: its leave is already on its way there.
+    if (session.rooms.get(room.name) !== room) return { resumed: false, recovered: false, members: view.members.length };
+    return room.attach(session, cmd, view);
+  }
+
+  /** Checks a join and binds the session (on its first), then puts it in the room's list: the room to join. */
+  private entered(session: Session, cmd: JoinCommand): Room {
     if (!session.bound) {
       if (cmd.userId === '') throw new InvalidRequestError('user_id is required on the first join');
       const refusal = checkUserId(cmd.userId, this.limits.maxUserIdLength);
@@ -174,7 +201,7 @@ export class Hub {
     }
     const room = this.roomFor(cmd.room);
     session.rooms.set(room.name, room);
-    return room.join(session, cmd);
+    return room;
   }
 
   publish(session: Session, cmd: PublishCommand): PublishResult {
@@ -186,11 +213,22 @@ export class Hub {
     return room.publish(session, cmd.content, cmd.clientMsgId, cmd.traceContext);
   }
 
-  leave(session: Session, cmd: LeaveCommand): void {
+  /** A publish to a room sequenced by its owner node: resolves with its seq once stored (it reaches members through the room's events). */
+  publishShared(session: Session, cmd: PublishCommand): Promise<number> {
+    this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
+    if (!session.rooms.has(cmd.room)) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
+    const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
+    if (refusal) throw new InvalidContentError(refusal, cmd.room, cmd.clientMsgId);
+    return this.backplane!.publish(session, cmd);
+  }
+
+  /** A leave; of a room sequenced by its owner node (Backplane), it resolves once the owner has answered. */
+  leave(session: Session, cmd: LeaveCommand): void | Promise<void> {
     this.admit(session, cmd.userId, cmd.room, '');
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room);
     session.rooms.delete(room.name);
+    if (this.backplane !== undefined) return this.leaveShared(this.backplane, session, room, true);
     room.leave(session, true);
     this.releaseIfEmpty(room);
   }
@@ -202,6 +240,10 @@ export class Hub {
     // to the session never counts it in a room it has left.
     for (const room of [...session.rooms.values()]) {
       session.rooms.delete(room.name);
+      if (this.backplane !== undefined) {
+        void this.leaveShared(this.backplane, session, room, false).catch(() => {});
+        continue;
+      }
       room.leave(session, false);
       this.releaseIfEmpty(room);
     }
@@ -243,6 +285,17 @@ export class Hub {
     this.graceTimers.clear();
   }
 
+  private async leaveShared(backplane: Backplane, session: Session, room: Room, explicit: boolean): Promise<void> {
+    room.detach(session);
+    this.releaseIfEmpty(room);
+    const seq = await backplane.leave(session, room);
+    // An explicit leave deserves its answer: the user's leave notice, or that only this session left.
+    if (!explicit) return;
+    const info = { userId: session.userId, displayName: session.displayName };
+    if (seq !== undefined) session.send({ kind: 'user_left', room: room.name, seq, ...info });
+    else session.send({ kind: 'session_left', room: room.name, ...info });
+  }
+
   /** Identity first (no one speaks as someone else), then the rate, then the room name. */
   private admit(session: Session, userId: string, room: string, clientMsgId: string): void {
     if (session.bound && userId !== '' && userId !== session.userId) {
@@ -278,7 +331,9 @@ export class Hub {
     if (!room.isEmpty || this.graceTimers.has(room.name)) return;
     const free = () => {
       this.graceTimers.delete(room.name);
-      if (room.isEmpty && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+      if (!room.isEmpty || this.rooms.get(room.name) !== room) return;
+      this.rooms.delete(room.name);
+      this.backplane?.release(room);
     };
     if (this.limits.roomGraceMs <= 0) return free();
     this.graceTimers.set(room.name, setTimeout(free, this.limits.roomGraceMs).unref());

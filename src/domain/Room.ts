@@ -1,5 +1,5 @@
 import { Gate } from '../lib/Gate.js';
-import type { ChatMessage, EncodeEvent, MemberInfo, SequencedEvent } from './events.js';
+import { type ChatMessage, type EncodeEvent, type MemberInfo, type SequencedEvent, seqOf } from './events.js';
 import { Fanout } from './Fanout.js';
 import { History } from './History.js';
 import type { Limits } from './limits.js';
@@ -67,11 +67,13 @@ export class Room {
   /** Member sessions that are behind and not stalled. */
   private readonly holding = new Set<Session>();
   private readonly gate = new Gate();
+  /** For a room sequenced elsewhere: this node's sessions in it, and who each is. */
+  private readonly local = new Map<Session, MemberInfo>();
 
   constructor(
     readonly name: string,
-    /** Names this life of the room's sequence. */
-    readonly epoch: string,
+    /** Names this life of the room's sequence (a room sequenced elsewhere takes its owner's). */
+    public epoch: string,
     private readonly limits: Limits,
     private readonly encode: EncodeEvent,
     private readonly now: () => number,
@@ -110,6 +112,11 @@ export class Room {
     return this.fanout.size === 0;
   }
 
+  /** This node's sessions in a room sequenced elsewhere, with who each is. */
+  localSessions(): ReadonlyMap<Session, MemberInfo> {
+    return this.local;
+  }
+
   summary(): RoomSummary {
     return { room: this.name, memberCount: this.members.size, lastSeq: this.seq, epoch: this.epoch };
   }
@@ -131,7 +138,57 @@ export class Room {
     }
     member.sessions.add(session);
     this.fanout.add(session);
+    // Stable objects: the encoder may cache each one's bytes (big rooms).
+    const result = this.welcome(session, options, [...this.members.values()].map((m) => m.info), lastSeq);
+    if (announce) this.sequence(this.presence('user_joined', member), this.presenceHoldMs());
+    return result;
+  }
 
+  /**
+   * For a room sequenced on another node (the NATS backplane): adds a session
+   * whose join the room's owner answered with `view`, once this room has
+   * applied the owner's events up to view.lastSeq. What it applied after that
+   * (the join's own notice among them) is replayed to the session at once.
+   */
+  attach(session: Session, options: JoinOptions, view: { members: MemberInfo[]; lastSeq: number }): JoinResult {
+    this.holdBack(session, session.holdsBack);
+    this.fanout.add(session);
+    this.local.set(session, { userId: session.userId, displayName: session.displayName });
+    const result = this.welcome(session, options, view.members, view.lastSeq);
+    const resumedFrom = result.resumed ? Math.max(options.afterSeq, view.lastSeq) : view.lastSeq;
+    for (const held of this.history.since(resumedFrom)) session.deliver(held.frame.subarray());
+    return { ...result, members: view.members.length };
+  }
+
+  /** For a room sequenced on another node: the session leaves this node's fan-out; the owner sequences any leave. */
+  detach(session: Session): void {
+    if (!this.local.delete(session)) return;
+    this.fanout.remove(session);
+    this.holdBack(session, false);
+  }
+
+  /**
+   * For a room sequenced on another node: an event of the owner's, in the order
+   * its stream holds them. One already applied (a replay) is skipped; a new
+   * epoch (the room's history was lost) starts the sequence again.
+   */
+  apply(event: SequencedEvent, epoch: string): void {
+    if (epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.seq = 0;
+      this.history.clear();
+    }
+    const seq = seqOf(event);
+    if (seq <= this.seq) return;
+    this.seq = seq - 1;
+    this.sequence(event, event.kind === 'message' ? this.holdMs(this.limits.coalesceMs) : this.presenceHoldMs());
+  }
+
+  /**
+   * The JoinAck, then (on resume) a MISSED_EVENTS notice if events were lost
+   * and the held events after `afterSeq` (up to lastSeq).
+   */
+  private welcome(session: Session, options: JoinOptions, members: MemberInfo[], lastSeq: number): JoinResult {
     const resume = options.afterSeq > 0 || options.epoch !== '';
     const sameLife = (options.epoch === '' || options.epoch === this.epoch) && options.afterSeq <= lastSeq;
     const oldest = this.history.oldestSeq ?? lastSeq + 1;
@@ -141,8 +198,7 @@ export class Room {
       room: this.name,
       userId: session.userId,
       welcome: `Welcome to #${this.name}, ${session.displayName}!`,
-      // Stable objects: the encoder may cache each one's bytes (big rooms).
-      members: [...this.members.values()].map((m) => m.info),
+      members,
       history: this.history.lastMessages(Math.min(options.history, this.limits.maxJoinHistory)),
       lastSeq,
       epoch: this.epoch,
@@ -163,10 +219,12 @@ export class Room {
       }
       // A fresh view of the same bytes: whoever follows each live fan-out by its
       // frame (the server's telemetry) does not take a replay for a live delivery.
-      for (const held of this.history.since(sameLife ? options.afterSeq : 0)) session.deliver(held.frame.subarray());
+      for (const held of this.history.since(sameLife ? options.afterSeq : 0)) {
+        if (seqOf(held.event) > lastSeq) break;
+        session.deliver(held.frame.subarray());
+      }
     }
-    if (announce) this.sequence(this.presence('user_joined', member), this.presenceHoldMs());
-    return { resumed: resume, recovered, members: this.members.size };
+    return { resumed: resume, recovered, members: members.length };
   }
 
   /** Removes the session; the user's last session leaving is announced as the next event. */

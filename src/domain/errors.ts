@@ -93,3 +93,8 @@ export type CutOffCause = 'write_deadline' | 'queue_bound' | 'budget';
 export class ServerShutdownError extends StreamError {
   override name = 'ServerShutdownError';
 }
+
+/** A room's owner node could not be reached, or could not store what was asked, in time: the client should reconnect and resume. */
+export class RoomUnavailableError extends StreamError {
+  override name = 'RoomUnavailableError';
+}

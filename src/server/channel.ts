@@ -100,7 +100,8 @@ async function readRequests(
     }
     if (session.queue.closed) return;
     try {
-      telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
+      if (hub.backplane !== undefined) await applyShared(hub, session, envelope);
+      else telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
       telemetry.error(error.code);
@@ -141,6 +142,30 @@ function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetr
     }
     case 'leave':
       return telemetry.leave(message.value.room, () => hub.leave(session, { userId: message.value.userId, room: message.value.room }));
+    default:
+      throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
+  }
+}
+
+/**
+ * A request to rooms shared through the backplane: applied in order, each once
+ * the room's owner has answered (a stream's requests stay in the order sent).
+ * The chat spans are not made on this path yet (docs/scale-out.md).
+ */
+async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelope): Promise<void> {
+  switch (message?.$case) {
+    case 'join': {
+      const { value } = message;
+      await hub.joinShared(session, value);
+      return;
+    }
+    case 'chat': {
+      const { value } = message;
+      await hub.publishShared(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext: value.traceContext });
+      return;
+    }
+    case 'leave':
+      return hub.leave(session, { userId: message.value.userId, room: message.value.room });
     default:
       throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
   }

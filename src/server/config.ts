@@ -21,6 +21,12 @@ export interface ServerConfig {
   logLevel: string;
   /** With telemetry on: receivers per frame whose write of it gets a chat.deliver span. */
   traceDeliveries: number;
+  /** NATS servers to share rooms with other servers through JetStream (CHAT_NATS_URL); none: rooms live in this process. */
+  natsServers: string[] | undefined;
+  /** Replicas of the backplane's stream and buckets. */
+  natsReplicas: number;
+  /** How long a node's heartbeat and a room owner's lease last unrenewed. */
+  nodeTtlMs: number;
 }
 
 /** A setting has a value it cannot take; the message names both and what is allowed. */
@@ -127,7 +133,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     drainGraceMs: n('drainGraceMs'),
     logLevel,
     traceDeliveries: n('traceDeliveries'),
+    natsServers: natsServers(env.CHAT_NATS_URL),
+    natsReplicas: n('natsReplicas'),
+    nodeTtlMs: n('nodeTtlMs'),
   };
+}
+
+/** CHAT_NATS_URL: comma-separated nats:// URLs (or host:port); unset or empty: no backplane. */
+function natsServers(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const servers = raw.split(',').map((s) => s.trim());
+  for (const server of servers) {
+    if (!/^((nats|tls):\/\/)?[^\s/:,]+(:\d+)?$/.test(server)) {
+      throw new ConfigError(`CHAT_NATS_URL="${raw}" is not a list of NATS servers: "${server}" is not nats://host:port (for example nats://127.0.0.1:4222,nats://10.0.0.2:4222)`);
+    }
+  }
+  return servers;
 }
 
 function parseInteger(name: string, raw: string, min: number, max: number, or = ''): number {
@@ -156,6 +177,7 @@ export function usage(): string {
     `  ${'CHAT_GRPC_HOST'.padEnd(30)} ${'0.0.0.0'.padEnd(9)} address to listen on`,
     ...rows,
     `  ${'CHAT_LOG_LEVEL'.padEnd(30)} ${'info'.padEnd(9)} ${LOG_LEVELS.join('|')}`,
+    `  ${'CHAT_NATS_URL'.padEnd(30)} ${'(none)'.padEnd(9)} NATS servers (comma-separated nats://host:port) to share rooms with other servers through JetStream`,
     '',
   ].join('\n');
 }

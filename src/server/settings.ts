@@ -21,7 +21,9 @@ type ServerKey =
   | 'maxMessageBytes'
   | 'maxSendMessageBytes'
   | 'coalesceWrites'
-  | 'traceDeliveries';
+  | 'traceDeliveries'
+  | 'natsReplicas'
+  | 'nodeTtlMs';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -60,5 +62,7 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'keepaliveTimeMs', env: 'CHAT_KEEPALIVE_TIME_MS', default: 30_000, min: 1_000, max: 2 * HOUR, doc: 'idle time before the server pings a connection' },
   { key: 'keepaliveTimeoutMs', env: 'CHAT_KEEPALIVE_TIMEOUT_MS', default: 10_000, min: 1_000, max: HOUR, doc: 'how long a ping may go unanswered before the connection is closed and its streams end' },
   { key: 'traceDeliveries', env: 'CHAT_TRACE_DELIVERIES', default: 8, min: 0, max: 100_000, doc: 'with telemetry on: receivers per frame (a message on its own, or a run of a room’s messages written to its members) whose write of it gets a `chat.deliver` span, the first ones written to, bounding the cost in big rooms' },
+  { key: 'natsReplicas', env: 'CHAT_NATS_REPLICAS', default: 1, min: 1, max: 5, doc: 'with `CHAT_NATS_URL`: replicas of the backplane’s stream and KV buckets (1 for one NATS server, 3 for a cluster of three or more)' },
+  { key: 'nodeTtlMs', env: 'CHAT_NODE_TTL_MS', default: 15_000, min: 15_000, max: HOUR, doc: 'with `CHAT_NATS_URL`: how long a node’s heartbeat and a room owner’s lease last unrenewed; a dead node’s members leave this long (plus a sweep of up to 2 s) after it stops; at least 15 s, which rides out a NATS leader failover' },
   { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },
 ];

@@ -72,7 +72,12 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   if (config.coalesceWrites && !coalesce) log.warn({ event: 'coalesced_writes_off', reason: refusal });
   // With telemetry on, the encoders also time each event from sequenced to written.
   const packed = (pack: (frames: Uint8Array[]) => Uint8Array) => (observed ? (frames: Uint8Array[]) => telemetry.packed(pack(frames), frames) : pack);
+  // Several servers share rooms through NATS JetStream; else every room lives here (and the NATS client is not even loaded).
+  const backplane =
+    config.natsServers &&
+    (await (await import('./nats/NatsBackplane.js')).NatsBackplane.start({ servers: config.natsServers, replicas: config.natsReplicas, ttlMs: config.nodeTtlMs, historyEvents: config.limits.historyEvents, log }));
   const hub: Hub = new Hub({
+    backplane,
     limits: config.limits,
     encode: observed ? (event) => telemetry.encoded(encodeEvent(event), event.kind === 'message') : encodeEvent,
     // A room's events packed once for all its members: one batch event for clients that
@@ -131,6 +136,8 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     const deadline = Date.now() + config.drainGraceMs;
     hub.drain();
     await withTimeout(hub.whenIdle(), config.drainGraceMs);
+    // Its sessions' leaves are forwarded; then the rooms it owns go to other nodes.
+    await backplane?.close();
     terminator.terminate();
     const closed = await withTimeout(server.shutdown(), Math.max(0, deadline - Date.now()));
     if (!closed) server.forceShutdown();

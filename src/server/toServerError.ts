@@ -4,6 +4,7 @@ import {
   ImpersonationError,
   InvalidRequestError,
   type RoomRequestError,
+  RoomUnavailableError,
   ServerShutdownError,
   SlowConsumerError,
 } from '../domain/errors.js';
@@ -19,7 +20,7 @@ export function toServerError(error: unknown): unknown {
   if (error instanceof InvalidRequestError) return new ServerError(Status.INVALID_ARGUMENT, error.message);
   if (error instanceof ImpersonationError) return new ServerError(Status.PERMISSION_DENIED, error.message);
   if (error instanceof SlowConsumerError) return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
-  if (error instanceof ServerShutdownError) return new ServerError(Status.UNAVAILABLE, error.message);
+  if (error instanceof ServerShutdownError || error instanceof RoomUnavailableError) return new ServerError(Status.UNAVAILABLE, error.message);
   return new ServerError(Status.INTERNAL, 'internal error');
 }
 

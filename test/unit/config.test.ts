@@ -64,6 +64,17 @@ describe('loadConfig', () => {
     for (const s of settings) expect(valueOf(config, s.key)).toBe(s.default);
   });
 
+  it('reads CHAT_NATS_URL as a list of NATS servers; unset or empty means no backplane', () => {
+    expect(load({}).natsServers).toBeUndefined();
+    expect(load({ CHAT_NATS_URL: ' ' }).natsServers).toBeUndefined();
+    expect(load({ CHAT_NATS_URL: 'nats://10.0.0.1:4222, nats://10.0.0.2:4222,localhost:4223' }).natsServers).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222', 'localhost:4223']);
+  });
+
+  it('refuses a CHAT_NATS_URL that is not a list of NATS servers, naming the bad entry', () => {
+    expect(() => load({ CHAT_NATS_URL: 'nats://a:4222,,nats://b:4222' })).toThrow('CHAT_NATS_URL="nats://a:4222,,nats://b:4222" is not a list of NATS servers: "" is not nats://host:port');
+    expect(() => load({ CHAT_NATS_URL: 'http://a:4222' })).toThrow('"http://a:4222" is not nats://host:port');
+  });
+
   it('treats an empty variable as unset', () => {
     const env = Object.fromEntries(settings.map((s) => [s.env, '']));
     const config = load({ ...env, CHAT_LOG_LEVEL: '' });
