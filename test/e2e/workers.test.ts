@@ -46,11 +46,8 @@ describe('npm start -- --workers N', () => {
     expect(proc.stderr[0]).toBe('chat-grpc: --workers="0" is not allowed: expected a whole number from 1 to 64, or auto');
   });
 
-  /**
-   * The backplane is not there yet: the workers only read CHAT_NATS_URL. A real
-   * nats-server stands behind it all the same, so this test holds once they use it.
-   */
-  it('two workers share one port: streams on fresh connections land on both, and SIGTERM drains both', async () => {
+  /** The workers share rooms through a real nats-server (JetStream): members on different workers see one room. */
+  it('two workers share one port and one room: streams on fresh connections land on both, chat together, and SIGTERM drains both', async () => {
     const natsPort = await freePort();
     const store = mkdtempSync(join(tmpdir(), 'chat-nats-'));
     cleanups.push(() => rmSync(store, { recursive: true, force: true }));
@@ -87,6 +84,12 @@ describe('npm start -- --workers N', () => {
     // Worker lines carry the worker's own pid, not the primary's.
     expect(new Set(starts.map((l) => l.pid)).size).toBe(2);
     expect(starts.map((l) => l.pid)).not.toContain(proc.child.pid);
+
+    // One room across both workers: every member gets every member's message, in one order.
+    for (const [i, log] of logs.entries()) log.session.send('general', `hello from ${i}`);
+    for (const log of logs) await waitFor(() => log.of('message', 'general').length === logs.length || undefined, { what: 'every member’s message', timeoutMs: 15_000 });
+    const order = logs[0]!.of('message', 'general').map((e) => e.message.content);
+    for (const log of logs) expect(log.of('message', 'general').map((e) => e.message.content)).toEqual(order);
 
     proc.child.kill('SIGTERM');
     for (const log of logs) {
