@@ -4,26 +4,41 @@ import type { Room } from '../../domain/Room.js';
 import { ROOM_STREAM, roomSubject } from './natsNames.js';
 import type { StoredBatch } from './wire.js';
 
+/** How long each pull of a follower waits for messages; the server's heartbeats come every half of it. */
+const FOLLOW_EXPIRES_MS = 5000;
+/** Heartbeats missed in a row after which a follower's consumer is taken for dead. */
+const MISSED_HEARTBEATS = 2;
+/** Wait between attempts to make a follower's consumer again. */
+const REOPEN_MS = 500;
+
 /**
  * One node's reading of a room's events: an ordered consumer of the room's
  * subject, from the oldest held event, each applied to this node's Room in
  * the stream's order (Room.apply fans it out to this node's members). The
  * stream keeps one copy per message; every node's own fan-out is local.
+ *
+ * An ordered consumer lives on the stream's leader alone: when that node dies,
+ * its pulls go unanswered and the client only reports missed heartbeats, so
+ * after two of them the follower makes a new consumer, from the stream
+ * sequence after the last one applied.
  */
 export class RoomFollower {
   private waiters: Array<{ seq: number; epoch: string; resolve: () => void }> = [];
+  private messages: ConsumerMessages | undefined;
+  /** The stream sequence of the last message applied: where a new consumer starts. */
+  private streamSeq = 0;
+  private stopped = false;
 
   private constructor(
+    private readonly js: JetStreamClient,
     private readonly room: Room,
-    private readonly messages: ConsumerMessages,
-    log: Logger,
-  ) {
-    void this.run(log);
-  }
+    private readonly log: Logger,
+  ) {}
 
   static async start(js: JetStreamClient, room: Room, log: Logger): Promise<RoomFollower> {
-    const consumer = await js.consumers.get(ROOM_STREAM, { filter_subjects: roomSubject(room.name), deliver_policy: DeliverPolicy.All });
-    return new RoomFollower(room, await consumer.consume(), log);
+    const follower = new RoomFollower(js, room, log);
+    await follower.open();
+    return follower;
   }
 
   /** Resolves once the room has applied its owner's events up to `seq` of `epoch`. */
@@ -33,18 +48,47 @@ export class RoomFollower {
   }
 
   stop(): void {
-    void this.messages.close();
+    this.stopped = true;
+    void this.messages?.close();
   }
 
-  private async run(log: Logger): Promise<void> {
+  private async open(): Promise<void> {
+    const from = this.streamSeq === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.streamSeq + 1 };
+    const consumer = await this.js.consumers.get(ROOM_STREAM, { filter_subjects: roomSubject(this.room.name), ...from });
+    const messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
+    this.messages = messages;
+    void this.read(messages);
+    void this.watch(messages);
+  }
+
+  private async read(messages: ConsumerMessages): Promise<void> {
     try {
-      for await (const m of this.messages) {
+      for await (const m of messages) {
+        this.streamSeq = m.seq;
         const stored = m.json<StoredBatch>();
         for (const event of stored.events) this.room.apply(event, stored.epoch);
         if (this.waiters.length > 0) this.wake();
       }
     } catch (error) {
-      log.error({ event: 'room_follow_failed', room: this.room.name, error: String(error) });
+      this.log.error({ event: 'room_follow_failed', room: this.room.name, error: String(error) });
+    }
+  }
+
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (status.type !== 'heartbeats_missed' || status.count < MISSED_HEARTBEATS || this.stopped) continue;
+      this.log.warn({ event: 'room_follow_reopen', room: this.room.name, afterStreamSeq: this.streamSeq });
+      await messages.close().catch(() => {});
+      while (!this.stopped) {
+        try {
+          await this.open();
+          return;
+        } catch (error) {
+          this.log.warn({ event: 'room_follow_reopen_failed', room: this.room.name, error: String(error) });
+          await new Promise((resolve) => setTimeout(resolve, REOPEN_MS));
+        }
+      }
+      return;
     }
   }
 
