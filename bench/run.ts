@@ -45,7 +45,7 @@ for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) 
   }
   for (const kind of kinds) runs.push(median(tries.get(kind)!, scenario.kind));
   const repeats = scenario.repeat > 1 && scenario.kind === 'messages' ? Object.fromEntries(kinds.map((k) => [k, tries.get(k)!.map((m) => Math.round(m.deliveriesPerSecond))])) : undefined;
-  results.push({ scenario: scenario.name, about: scenario.about, runs, ...(repeats && { repeats }) });
+  results.push({ scenario: scenario.name, about: scenario.about, runs, ...(repeats && { repeats }), ...(scenario.note && { note: scenario.note }) });
 }
 const file = await writeResults(values.out!, results);
 

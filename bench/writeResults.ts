@@ -11,6 +11,8 @@ export interface ScenarioResult {
   runs: Measurement[];
   /** Scenarios run more than once: every run's deliveries/s, per server, in the order they ran. */
   repeats?: Record<string, number[]>;
+  /** The scenario's note: what its figures can and cannot show. */
+  note?: string;
 }
 
 /** Writes results.json, results.md and results.svg (a dated set) and returns the markdown path. */
@@ -38,6 +40,7 @@ export function table(results: ScenarioResult[], machine: object): string {
   const kinds = Object.entries(serverKinds).filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)));
   const notes: string[] = [];
   for (const r of results) {
+    if (r.note) notes.push(`- ${r.scenario}: ${r.note}`);
     for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
     for (const m of r.runs) {
       if (m.natsCpuSeconds !== undefined && m.messagesSent) notes.push(`- ${r.scenario}, ${m.server} (median run): ${natsNote(m, r.runs.find((o) => o.server === 'ours'))}`);
