@@ -12,9 +12,11 @@ const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
  * parentbased_always_on: every message traced, though the bench's clients send
  * no trace context) or with the sampler for load ('ours+otel-ratio',
  * parentbased_traceidratio at 0.01: 1% of the streams, and so of the messages,
- * that start no trace of their own); or the plain grpc-js baseline.
+ * that start no trace of their own); the plain grpc-js baseline; or ours on a
+ * NATS JetStream backplane (docs/scale-out.md), as 1, 2 or 3 processes on their
+ * own ports ('nats-N') or 2 behind one port ('nats-workers-2'), see BenchServers.
  */
-export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-ratio' | 'baseline';
+export type ServerKind = 'ours' | 'ours+otel' | 'ours+otel-ratio' | 'baseline' | 'nats-1' | 'nats-2' | 'nats-3' | 'nats-workers-2';
 
 /** What each kind is, for the results. */
 export const serverKinds: Record<ServerKind, string> = {
@@ -22,6 +24,10 @@ export const serverKinds: Record<ServerKind, string> = {
   baseline: 'the plain grpc-js baseline (bench/baselineServer.ts)',
   'ours+otel': 'our server with telemetry on and exported (OTEL_EXPORTER_OTLP_ENDPOINT only): the default sampler, parentbased_always_on, traces every message',
   'ours+otel-ratio': 'ours+otel with OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01 (the setting for load): 1% of the streams, and their messages, traced',
+  'nats-1': 'our server, one process with CHAT_NATS_URL on a nats-server (JetStream) the bench starts: what the backplane costs with no other node',
+  'nats-2': 'two processes of our server on their own ports, one nats-server; the members and senders spread round robin over them',
+  'nats-3': 'three processes of our server on their own ports, one nats-server; the members and senders spread round robin over them',
+  'nats-workers-2': '`npm start -- --workers 2` with CHAT_NATS_URL: two worker processes behind one port (node:cluster hands out the connections), one nats-server; nats-1 is the same with --workers 1',
 };
 
 /** What our server's drain_end log line says its backpressure policy did (see Hub.backpressure). */
@@ -31,9 +37,9 @@ export interface BackpressureReport {
   cutOffs: Record<string, number>;
 }
 
-/** A server under test, in its own process, read through /proc (and, for ours, its log). */
+/** A server under test, in its own process (or a primary and its workers), read through /proc (and, for ours, its log). */
 export class BenchServer {
-  /** From the drain_end line, once the server has stopped (ours only). */
+  /** From the drain_end lines (one per worker), once the server has stopped (ours only). */
   backpressure: BackpressureReport | undefined;
 
   private constructor(
@@ -41,21 +47,24 @@ export class BenchServer {
     readonly port: number,
     /** Where its telemetry goes, for 'ours+otel' and 'ours+otel-ratio'. */
     readonly sink?: OtlpSink,
+    /** With --workers: the worker processes (from the primary's worker_start lines), whose CPU and memory count too. */
+    private readonly workerPids: number[] = [],
   ) {
     let partial = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.includes('"drain_end"')) this.backpressure = (JSON.parse(line) as { backpressure?: BackpressureReport }).backpressure;
+        if (line.includes('"drain_end"')) this.backpressure = addReports(this.backpressure, (JSON.parse(line) as { backpressure?: BackpressureReport }).backpressure);
       }
     });
   }
 
-  static async start(kind: ServerKind, env: Record<string, string> = {}): Promise<BenchServer> {
+  /** Starts one server (with `workers` > 1: a primary and its workers behind one port). */
+  static async start(kind: ServerKind, env: Record<string, string> = {}, workers = 1): Promise<BenchServer> {
     const ours = kind !== 'baseline';
     const script = ours ? 'src/server/main.ts' : 'bench/baselineServer.ts';
-    const args = ours ? ['--host', '127.0.0.1', '--port', '0'] : ['0'];
+    const args = ours ? ['--host', '127.0.0.1', '--port', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])] : ['0'];
     const sink = kind.startsWith('ours+otel') ? await OtlpSink.start() : undefined;
     if (sink) {
       // Spans and metrics (each second) exported as configured.
@@ -78,6 +87,7 @@ export class BenchServer {
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const workerPids: number[] = [];
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = '';
       const listen = (chunk: Buffer) => {
@@ -85,24 +95,37 @@ export class BenchServer {
         const match = /"port":(\d+)/.exec(buffered);
         if (!match) return;
         child.stdout!.off('data', listen);
+        // A primary names its workers before it listens.
+        for (const pid of buffered.matchAll(/"event":"worker_start".*?"workerPid":(\d+)/g)) workerPids.push(Number(pid[1]));
         resolve(Number(match[1]));
       };
       child.stdout!.on('data', listen);
       child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
     });
-    return new BenchServer(child, port, sink);
+    return new BenchServer(child, port, sink, workerPids);
   }
 
-  /** CPU time (user + system) the server has used, in seconds. */
+  /** The server's processes: the one, or the primary and its workers. */
+  pids(): number[] {
+    return [this.child.pid!, ...this.workerPids];
+  }
+
+  /** CPU time (user + system) the server has used, in seconds (every process of it). */
   cpuSeconds(): number {
-    return cpuSecondsOf(this.child.pid!);
+    return this.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   }
 
-  /** Resident memory now and at its peak, in bytes. */
+  /** Resident memory now and at its peak, in bytes (summed over its processes). */
   memory(): { rss: number; peak: number } {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    let rss = 0;
+    let peak = 0;
+    for (const pid of this.pids()) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+      rss += kb('VmRSS');
+      peak += kb('VmHWM');
+    }
+    return { rss, peak };
   }
 
   /** Writes a heap snapshot (the server must run with BENCH_HEAP_SNAPSHOT set) and waits until it is written. */
@@ -129,6 +152,14 @@ export class BenchServer {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Two servers' (or workers') reports as one: pauses and cut-offs added up. */
+export function addReports(a: BackpressureReport | undefined, b: BackpressureReport | undefined): BackpressureReport | undefined {
+  if (!a || !b) return a ?? b;
+  const cutOffs = { ...a.cutOffs };
+  for (const [cause, n] of Object.entries(b.cutOffs)) cutOffs[cause] = (cutOffs[cause] ?? 0) + n;
+  return { roomPauses: a.roomPauses + b.roomPauses, serverPauses: a.serverPauses + b.serverPauses, cutOffs };
 }
 
 /** CPU time (user + system) a process has used, in seconds, from /proc/<pid>/stat. */

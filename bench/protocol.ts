@@ -1,7 +1,13 @@
 /** What bench/run.ts and its worker processes tell each other over IPC. */
 
 export interface WorkerTask {
-  address: string;
+  /**
+   * The servers (host:port), one per process of a cluster: connection i goes to
+   * addresses[i % length], and client i uses connection i % connections. The
+   * orchestrator rotates the list for each worker, so that the whole scenario's
+   * clients, senders included, spread round robin over the servers.
+   */
+  addresses: string[];
   /** This worker's clients and their rooms; senderIndex is -1 for a client that only receives. */
   clients: Array<{ userId: string; room: string; senderIndex: number }>;
   /** TCP connections this worker spreads its clients over. */

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BenchServer, cpuSecondsOf, type ServerKind } from './BenchServer.js';
+import { type BenchServer, cpuSecondsOf, type ServerKind } from './BenchServer.js';
+import { BenchServers, onNats } from './BenchServers.js';
 import { Histogram } from './Histogram.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { runGoloadScenario } from './runGoloadScenario.js';
@@ -33,6 +34,10 @@ export interface Measurement {
   /** With telemetry exported: the spans the sink received (the drain's last export included), by name, and their links. */
   spans?: Record<string, number>;
   links?: number;
+  /** Messages sent in the measured phase (once each, whatever the members). */
+  messagesSent?: number;
+  /** The nats-* kinds: nats-server's CPU seconds over the measured phase (the server columns are the chat processes only). */
+  natsCpuSeconds?: number;
 }
 
 const WORKERS = 2;
@@ -79,8 +84,9 @@ const total = (reports: WorkerReport[], key: keyof WorkerReport) =>
 
 /** Runs one scenario against one server, in fresh processes. */
 export async function runScenario(scenario: Scenario, kind: ServerKind, serverEnv: Record<string, string> = {}): Promise<Measurement> {
+  if (scenario.goload && onNats(kind)) throw new Error(`${scenario.name}: the Go load generator takes one address, ${kind} is several servers`);
   if (scenario.goload) return runGoloadScenario(scenario, kind, serverEnv);
-  const server = await BenchServer.start(kind, serverEnv);
+  const server = await BenchServers.start(kind, serverEnv);
   let measured: Measurement;
   try {
     measured = await runWorkers(scenario, kind, server);
@@ -91,7 +97,7 @@ export async function runScenario(scenario: Scenario, kind: ServerKind, serverEn
 }
 
 /** Runs one scenario's clients in the bench's worker processes against a started server. */
-async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchServer): Promise<Measurement> {
+async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchServers): Promise<Measurement> {
   const workers = Array.from({ length: WORKERS }, () => new Worker());
   try {
     const before = server.memory();
@@ -104,8 +110,10 @@ async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchSer
       senderIndex: i < scenario.senders ? i : -1,
     }));
     const churners = all.slice(stableCount).map((c) => c.userId);
+    const addresses = server.addresses();
     const tasks: WorkerTask[] = workers.map((_, w) => ({
-      address: `127.0.0.1:${server.port}`,
+      // Worker w's connection i goes to server (i + w) % n: the senders, first in each worker, spread over all of them.
+      addresses: addresses.map((_, i) => addresses[(i + w) % addresses.length]!),
       clients: all.filter((_, i) => i % WORKERS === w),
       connections: Math.max(1, Math.round(scenario.connections / WORKERS)),
       totalSenders: Math.max(1, scenario.senders),
@@ -134,7 +142,7 @@ async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchSer
         const joins = kind !== 'baseline' || total(reports, 'joinNotices') >= (stableCount / roomSize) * ((roomSize * (roomSize - 1)) / 2);
         if (process.env.BENCH_DEBUG) {
           // Progress once a second: what the clients see, and who is using the CPU.
-          const cpu = [server.child.pid!, ...workers.map((w) => w.child.pid!)].map((pid) => cpuSecondsOf(pid).toFixed(1));
+          const cpu = [...server.pids(), ...workers.map((w) => w.child.pid!)].map((pid) => cpuSecondsOf(pid).toFixed(1));
           process.stderr.write(
             `acked ${total(reports, 'acked')} exact ${total(reports, 'presenceExact')} joins ${total(reports, 'joinNotices')} cpu s (server, workers) ${cpu.join(' ')}\n`,
           );
@@ -161,7 +169,7 @@ async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchSer
         await sleep(500);
         rss = Math.min(rss, server.memory().rss);
       }
-      if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot();
+      if (process.env.BENCH_HEAP_SNAPSHOT) await server.single.heapSnapshot();
       const reports = await pollAll(workers);
       return { ...measure(kind, scenario, reports, 0, server, before, 0, 0, 0), complete: settled, rssPerStreamKB: (rss - before.rss) / 1024 / scenario.members };
     }
@@ -184,19 +192,25 @@ async function runWorkers(scenario: Scenario, kind: ServerKind, server: BenchSer
     const warmup = scenario.warmupPerSender;
     if (warmup > 0) await phase(0, warmup, false);
     const cpu0 = server.cpuSeconds();
+    const nats0 = server.natsCpuSeconds();
     const reports = await phase(warmup, scenario.messagesPerSender, true);
     const expected = perMessage * (warmup + scenario.messagesPerSender);
     const cpu = server.cpuSeconds() - cpu0;
+    const nats = server.nats && { natsCpuSeconds: server.natsCpuSeconds() - nats0 };
     const first = Math.min(...reports.map((r) => r.firstSendUs).filter((t) => t > 0));
     const last = Math.max(...reports.map((r) => r.lastReceiveUs));
-    return measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'), perMessage * warmup);
+    return {
+      ...measure(kind, scenario, reports, (last - first) / 1e6, server, before, cpu, expected, total(reports, 'churnRounds'), perMessage * warmup),
+      messagesSent: scenario.senders * scenario.messagesPerSender,
+      ...nats,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }
 }
 
 /** Fills in what only the server's log says, once it has stopped. */
-export function withServerReport(m: Measurement, server: BenchServer): Measurement {
+export function withServerReport(m: Measurement, server: Pick<BenchServer, 'backpressure' | 'sink'>): Measurement {
   const bp = server.backpressure;
   if (bp === undefined) return m; // the baseline has no such policy
   const exported = server.sink?.spans();
@@ -208,7 +222,7 @@ function measure(
   scenario: Scenario,
   reports: WorkerReport[],
   seconds: number,
-  server: BenchServer,
+  server: BenchServers,
   before: { rss: number },
   cpuSeconds: number,
   expected: number,

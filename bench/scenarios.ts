@@ -1,3 +1,5 @@
+import type { ServerKind } from './BenchServer.js';
+
 /** The benchmark's scenarios (issue: "Benchmark and speed"). */
 export interface Scenario {
   name: string;
@@ -28,6 +30,10 @@ export interface Scenario {
   roomSize: number;
   /** Also run our server with telemetry on (exported to a sink), to report its cost. */
   telemetry: boolean;
+  /** The servers it runs on without --server, when not ours and the baseline (and the telemetry kinds). */
+  servers?: ServerKind[];
+  /** What its figures can and cannot show, for the report's notes. */
+  note?: string;
   /** Runs per server; the report shows the median (two shared cores make single runs noisy). */
   repeat: number;
   /** Runs of the baseline, when fewer than `repeat` (it can take minutes where ours takes seconds). */
@@ -45,6 +51,14 @@ const base = { repeat: 1, telemetry: false, warmupPerSender: 0, payloadBytes: 64
 
 export const scenarios: Scenario[] = [
   { ...base, name: 'fanout-100x10', about: '100 members, 10 senders x 1,000 messages, full speed (and ours with telemetry exported)', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100, telemetry: true, repeat: 5 },
+  {
+    ...base,
+    name: 'fanout-cluster',
+    about: 'fanout-100x10 (100 members, 10 senders x 1,000, full speed) on ours and on the NATS backplane: one server process (nats-1), 2 and 3 on their own ports with the clients round robin over them (nats-2, nats-3), 2 workers behind one port (nats-workers-2)',
+    kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100, repeat: 3,
+    servers: ['ours', 'nats-1', 'nats-2', 'nats-3', 'nats-workers-2'],
+    note: "every process of a run shares the machine's cores: the chat servers, nats-server and the bench's 2 load workers (which decode every delivery). With fewer cores than that (2 on this project's machine), nats-2, nats-3 and nats-workers-2 cannot deliver more than nats-1: they show what each further node costs per message and that order and completeness hold across nodes, not how throughput scales with free cores",
+  },
   { ...base, name: 'fanout-100x10-unbatched', about: 'fanout-100x10 with clients that do not take batches (as clients of the original proto)', kind: 'messages', members: 100, senders: 10, messagesPerSender: 1000, connections: 100, batch: false },
   { ...base, name: 'fanout-1000x1', about: '1,000 members, 1 sender x 200 messages, full speed', kind: 'messages', members: 1000, senders: 1, messagesPerSender: 200, connections: 100 },
   { ...base, name: 'chatty-10x10', about: '10 members, 10 senders x 5,000 messages, full speed', kind: 'messages', members: 10, senders: 10, messagesPerSender: 5000, connections: 10 },

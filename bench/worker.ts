@@ -50,9 +50,9 @@ let lastReceiveUs = 0;
 
 function connect(): void {
   for (let i = 0; i < task.connections; i++) {
-    // A local subchannel pool gives each client its own TCP connection.
+    // A local subchannel pool gives each client its own TCP connection; the connections go round the servers.
     clients.push(
-      new grpc.Client(task.address, grpc.credentials.createInsecure(), {
+      new grpc.Client(task.addresses[i % task.addresses.length]!, grpc.credentials.createInsecure(), {
         'grpc.use_local_subchannel_pool': 1,
         // HTTP/2's default 64 KiB window would throttle a connection of 100 streams.
         'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,

@@ -11,6 +11,8 @@ export interface ScenarioResult {
   runs: Measurement[];
   /** Scenarios run more than once: every run's deliveries/s, per server, in the order they ran. */
   repeats?: Record<string, number[]>;
+  /** The scenario's note: what its figures can and cannot show. */
+  note?: string;
 }
 
 /** Writes results.json, results.md and results.svg (a dated set) and returns the markdown path. */
@@ -38,8 +40,10 @@ export function table(results: ScenarioResult[], machine: object): string {
   const kinds = Object.entries(serverKinds).filter(([kind]) => results.some((r) => r.runs.some((m) => m.server === kind)));
   const notes: string[] = [];
   for (const r of results) {
+    if (r.note) notes.push(`- ${r.scenario}: ${r.note}`);
     for (const [kind, each] of Object.entries(r.repeats ?? {})) notes.push(`- ${r.scenario}, ${kind}: deliveries/s of each run: ${each.map((n) => fmt(n)).join(', ')}`);
     for (const m of r.runs) {
+      if (m.natsCpuSeconds !== undefined && m.messagesSent) notes.push(`- ${r.scenario}, ${m.server} (median run): ${natsNote(m, r.runs.find((o) => o.server === 'ours'))}`);
       if (m.spans) notes.push(`- ${r.scenario}, ${m.server} (median run): spans exported: ${Object.entries(m.spans).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${fmt(n)}`).join(', ') || 'none'}; links ${fmt(m.links ?? 0)}`);
     }
   }
@@ -59,11 +63,21 @@ export function table(results: ScenarioResult[], machine: object): string {
   ].join('\n');
 }
 
+/** What the backplane costs per message sent: the chat processes' CPU beyond ours', and nats-server's. */
+function natsNote(m: Measurement, ours: Measurement | undefined): string {
+  const perMessage = (seconds: number, messages: number) => (seconds * 1e6) / messages;
+  const server = perMessage(m.serverCpuSeconds, m.messagesSent!);
+  const extra = ours?.messagesSent ? `, ours ${fmt(perMessage(ours.serverCpuSeconds, ours.messagesSent))} µs: +${fmt(server - perMessage(ours.serverCpuSeconds, ours.messagesSent))} µs` : '';
+  return `server CPU ${fmt(m.serverCpuSeconds, 2)} s, ${fmt(server)} µs per message sent (${fmt(m.messagesSent!)} messages${extra}); nats-server CPU ${fmt(m.natsCpuSeconds!, 2)} s, ${fmt(perMessage(m.natsCpuSeconds!, m.messagesSent!))} µs per message`;
+}
+
 /** Fields a results file may lack: those written before the bench read the server's log (pauses, cut-offs) and timed settling. */
 type LaterField = 'serverCutOffs' | 'pauses' | 'settledSeconds';
+/** Fields only some kinds have (the nats-* kinds), shown when a run has them. */
+type KindField = 'natsCpuSeconds' | 'messagesSent';
 
 /** A measurement as a results file holds it (older files: other server names, fewer fields). */
-export type RecordedMeasurement = Omit<Measurement, 'server' | LaterField> & Partial<Pick<Measurement, LaterField>> & { server: string };
+export type RecordedMeasurement = Omit<Measurement, 'server' | LaterField | KindField> & Partial<Pick<Measurement, LaterField | KindField>> & { server: string };
 
 /** A scenario's measurements as a results file holds them. */
 export interface RecordedResult {
@@ -73,23 +87,27 @@ export interface RecordedResult {
 }
 
 /**
- * One run's table: a row per scenario and server, then each telemetry kind against
- * ours and ours against the baseline. A column whose field no measurement of the
- * run has (an older results file) is left out. docs/performance.md holds one per run.
+ * One run's table: a row per scenario and server, then each other kind of ours
+ * (telemetry, NATS) against ours and ours against the baseline. A column whose
+ * field no measurement of the run has (an older results file, or no nats-* kind)
+ * is left out. docs/performance.md holds one per run.
  */
 export function resultsTable(results: RecordedResult[]): string {
-  const has = (field: LaterField) => results.some((r) => r.runs.some((m) => m[field] !== undefined));
+  const has = (field: LaterField | KindField) => results.some((r) => r.runs.some((m) => m[field] !== undefined));
   const backpressure = has('serverCutOffs');
   const settled = has('settledSeconds');
-  const row = (cells: { head: string[]; backpressure?: string[]; mid: string[]; settled?: string }) =>
-    `| ${[...cells.head, ...(backpressure ? (cells.backpressure ?? ['', '']) : []), ...cells.mid, ...(settled ? [cells.settled ?? ''] : [])].join(' | ')} |`.replace(/(?<=\|) {2}(?=\|)/g, ' ');
+  const nats = has('natsCpuSeconds');
+  const row = (cells: { head: string[]; backpressure?: string[]; mid: string[]; settled?: string; nats?: string }) =>
+    `| ${[...cells.head, ...(backpressure ? (cells.backpressure ?? ['', '']) : []), ...cells.mid, ...(settled ? [cells.settled ?? ''] : []), ...(nats ? [cells.nats ?? ''] : [])].join(' | ')} |`.replace(/(?<=\|) {2}(?=\|)/g, ' ');
   const columns = row({
     head: ['scenario', 'server', 'deliveries/s', 'missing', 'out of order', 'seq gaps'],
     backpressure: ['cut off', 'pauses'],
     mid: ['p50 ms', 'p99 ms', 'max ms', 'server CPU µs/delivery', 'server RSS MB', 'KB/stream', 'seconds'],
     settled: 'settled s',
+    nats: 'nats-server CPU µs/message',
   });
   const lines = [columns, columns.replace(/[^|]+/g, '---')];
+  const natsPerMessage = (m: RecordedMeasurement) => (m.natsCpuSeconds !== undefined && m.messagesSent ? (m.natsCpuSeconds * 1e6) / m.messagesSent : undefined);
   const ratios = (r: RecordedResult, name: string, a: RecordedMeasurement, b: RecordedMeasurement, settledRatio?: string) =>
     row({
       head: [r.scenario, name, ratio(a.deliveriesPerSecond, b.deliveriesPerSecond), '', '', ''],
@@ -105,14 +123,15 @@ export function resultsTable(results: RecordedResult[]): string {
           backpressure: [ours ? `${m.serverCutOffs}` : '–', ours ? `${m.pauses}` : '–'],
           mid: [fmt(m.latencyMs.p50, 1), fmt(m.latencyMs.p99, 1), fmt(m.latencyMs.max, 1), fmt(m.serverCpuUsPerDelivery, 2), fmt(m.serverRssMB), fmt(m.rssPerStreamKB, 1), fmt(m.seconds, 2)],
           settled: m.settledSeconds ? fmt(m.settledSeconds, 2) : '',
+          nats: natsPerMessage(m) === undefined ? '–' : fmt(natsPerMessage(m)!),
         }),
       );
     }
     const ours = r.runs.find((m) => m.server === 'ours');
     const base = r.runs.find((m) => m.server === 'baseline');
-    for (const traced of r.runs.filter((m) => m.server.startsWith('ours+otel'))) {
+    for (const other of r.runs.filter((m) => m.server !== 'ours' && m.server !== 'baseline')) {
       if (!ours) break;
-      lines.push(ratios(r, `${traced.server}/ours`, traced, ours));
+      lines.push(ratios(r, `${other.server}/ours`, other, ours));
     }
     if (ours && base) {
       lines.push(ratios(r, 'ours/baseline', ours, base, base.complete && ours.settledSeconds && base.settledSeconds ? ratio(ours.settledSeconds, base.settledSeconds) : ''));
@@ -121,11 +140,11 @@ export function resultsTable(results: RecordedResult[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Two bar charts side by side: deliveries/s and p99 latency, ours vs baseline, per scenario. */
+/** Two bar charts side by side: deliveries/s and p99 latency, a bar per server, per scenario. */
 export function chart(results: ScenarioResult[]): string {
   const rows = results.filter((r) => r.runs.some((m) => m.deliveriesPerSecond > 0));
   const W = 900;
-  const rowH = 34;
+  const rowH = Math.max(34, 8 + 13 * Math.max(0, ...rows.map((r) => r.runs.length)));
   const H = 60 + rows.length * rowH;
   const panel = (x0: number, title: string, value: (m: Measurement) => number, unit: string) => {
     const max = Math.max(1, ...rows.flatMap((r) => r.runs.map(value)));
@@ -135,7 +154,7 @@ export function chart(results: ScenarioResult[]): string {
       const y = 40 + i * rowH;
       r.runs.forEach((m, j) => {
         const w = (value(m) / max) * width;
-        const color = m.server === 'ours' ? '#2b7bb9' : m.server.startsWith('ours+otel') ? '#7fb3d9' : '#b0b0b0';
+        const color = m.server === 'ours' ? '#2b7bb9' : m.server.startsWith('ours+otel') ? '#7fb3d9' : m.server.startsWith('nats-') ? '#e0913a' : '#b0b0b0';
         out.push(`<rect x="${x0}" y="${y + j * 13}" width="${w.toFixed(1)}" height="11" fill="${color}"/>`);
         out.push(`<text x="${x0 + w + 4}" y="${y + j * 13 + 10}" font-size="10">${fmt(value(m), unit === 'ms' ? 1 : 0)} ${unit}</text>`);
       });
@@ -146,7 +165,7 @@ export function chart(results: ScenarioResult[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 ${labels}
-${panel(150, 'deliveries/s (blue: ours, grey: baseline)', (m) => m.deliveriesPerSecond, '/s')}
+${panel(150, 'deliveries/s (blue: ours, orange: on NATS, grey: baseline)', (m) => m.deliveriesPerSecond, '/s')}
 ${panel(540, 'p99 latency', (m) => m.latencyMs.p99, 'ms')}
 </svg>
 `;
