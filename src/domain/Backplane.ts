@@ -13,8 +13,8 @@ import type { Session } from './Session.js';
 export interface Backplane {
   /** Has the owner sequence the session's join; resolves once `room` has applied the owner's events up to the answer. */
   join(session: Session, room: Room, cmd: JoinCommand): Promise<JoinView>;
-  /** Has the owner sequence a message; resolves with its seq once stored. */
-  publish(session: Session, cmd: PublishCommand): Promise<number>;
+  /** Has the owner sequence a message; resolves with its seq once stored and applied to `room` (so its sender's own copy is queued). */
+  publish(session: Session, room: Room, cmd: PublishCommand): Promise<number>;
   /** The session left `room`: resolves with the seq of its user's leave notice when it was the user's last session anywhere. */
   leave(session: Session, room: Room): Promise<number | undefined>;
   /** This node no longer keeps `room`: stop applying its events. */

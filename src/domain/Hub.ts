@@ -213,13 +213,18 @@ export class Hub {
     return room.publish(session, cmd.content, cmd.clientMsgId, cmd.traceContext);
   }
 
-  /** A publish to a room sequenced by its owner node: resolves with its seq once stored (it reaches members through the room's events). */
+  /**
+   * A publish to a room sequenced by its owner node: checked here (so every
+   * node refuses the same), then resolves with its seq once stored and applied
+   * here (it reaches members, its sender too, through the room's events).
+   */
   publishShared(session: Session, cmd: PublishCommand): Promise<number> {
     this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
-    if (!session.rooms.has(cmd.room)) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
+    const room = session.rooms.get(cmd.room);
+    if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
     const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
     if (refusal) throw new InvalidContentError(refusal, cmd.room, cmd.clientMsgId);
-    return this.backplane!.publish(session, cmd);
+    return this.backplane!.publish(session, room, cmd);
   }
 
   /** A leave; of a room sequenced by its owner node (Backplane), it resolves once the owner has answered. */

@@ -89,6 +89,8 @@ async function readRequests(
   telemetry: ChatTelemetry,
   stream: Context | undefined,
 ): Promise<void> {
+  /** Publishes to shared rooms on their way to the owner (a stream does not wait for each; see applyShared). */
+  const inFlight = new Set<Promise<void>>();
   for await (const envelope of requests) {
     // Backpressure: a request waits, unread behind it, while its room or the
     // server is behind, or while its own stream is; HTTP/2 flow control then
@@ -100,7 +102,7 @@ async function readRequests(
     }
     if (session.queue.closed) return;
     try {
-      if (hub.backplane !== undefined) await applyShared(hub, session, envelope);
+      if (hub.backplane !== undefined) await applyShared(hub, session, envelope, inFlight, telemetry);
       else telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
@@ -108,6 +110,8 @@ async function readRequests(
       session.send(toErrorNotice(error));
     }
   }
+  // A half-close still gets its own copies of what it sent.
+  await Promise.all(inFlight);
 }
 
 function admissionOf({ message }: ClientEnvelope): [Admission, string] {
@@ -147,21 +151,39 @@ function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetr
   }
 }
 
+/** Publishes one stream may have on their way to shared rooms' owners; the next waits for the oldest. */
+const MAX_PUBLISHES_IN_FLIGHT = 256;
+
 /**
- * A request to rooms shared through the backplane: applied in order, each once
- * the room's owner has answered (a stream's requests stay in the order sent).
+ * A request to rooms shared through the backplane. A join or leave is applied
+ * once the room's owner has answered. A publish is checked here and sent on
+ * without waiting (the backplane keeps a room's commands in order); a refusal
+ * from the owner comes back as the usual notice, and an owner that cannot be
+ * reached ends the stream (UNAVAILABLE: the client reconnects and resumes).
  * The chat spans are not made on this path yet (docs/scale-out.md).
  */
-async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelope): Promise<void> {
+async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelope, inFlight: Set<Promise<void>>, telemetry: ChatTelemetry): Promise<void> {
   switch (message?.$case) {
-    case 'join': {
-      const { value } = message;
-      await hub.joinShared(session, value);
+    case 'join':
+      await hub.joinShared(session, message.value);
       return;
-    }
     case 'chat': {
       const { value } = message;
-      await hub.publishShared(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext: value.traceContext });
+      const sent: Promise<void> = hub.publishShared(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext: value.traceContext }).then(
+        () => {},
+        (error: unknown) => {
+          if (error instanceof RoomRequestError) {
+            telemetry.error(error.code);
+            session.send(toErrorNotice(error));
+          } else {
+            hub.closeSession(session);
+            session.queue.abort(error);
+          }
+        },
+      );
+      inFlight.add(sent);
+      void sent.finally(() => inFlight.delete(sent));
+      if (inFlight.size >= MAX_PUBLISHES_IN_FLIGHT) await Promise.race(inFlight);
       return;
     }
     case 'leave':

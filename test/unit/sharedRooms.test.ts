@@ -29,7 +29,7 @@ class MemoryBackplane {
         this.append(cmd.room, joined.events);
         return joined.view;
       },
-      publish: async (session, cmd) => {
+      publish: async (session, _room, cmd) => {
         const published = this.sequencer(cmd.room).publish({ userId: session.userId, displayName: session.displayName, content: cmd.content, clientMsgId: cmd.clientMsgId, traceContext: cmd.traceContext })!;
         if (published.event) this.append(cmd.room, [published.event]);
         return published.seq;

@@ -41,8 +41,8 @@ export class RoomFollower {
     return follower;
   }
 
-  /** Resolves once the room has applied its owner's events up to `seq` of `epoch`. */
-  caughtUp(seq: number, epoch: string): Promise<void> {
+  /** Resolves once the room has applied its owner's events up to `seq` of `epoch` (by default the one it is in). */
+  caughtUp(seq: number, epoch = this.room.epoch): Promise<void> {
     if (this.reached(seq, epoch)) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ seq, epoch, resolve }));
   }

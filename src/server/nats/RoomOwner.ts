@@ -81,49 +81,60 @@ export class RoomOwner {
 
   private listen(): void {
     this.sub = this.ctx.nc.subscribe(commandSubject(this.room), { callback: (error, msg) => {
-        if (error === null) this.command(msg);
+        if (error === null) this.received(msg);
       } });
     this.renewal = setInterval(() => void this.renew(), this.ctx.leaseMs / 3).unref();
     this.sweeper = setInterval(() => void this.sweep(), this.ctx.sweepMs).unref();
   }
 
-  private command(msg: Msg): void {
-    let command: Command;
+  /**
+   * A node's commands for the room, in the order it sent them: sequenced one
+   * after the other, their events stored in one append. The answers come once
+   * that append is stored, all OK, or all UNAVAILABLE when it could not be
+   * (the node asks again, the next owner; retried commands change nothing:
+   * sessions are named, publishes recognized by client_msg_id).
+   */
+  handle(commands: Command[]): Promise<Reply[]> {
+    if (this.ended) return Promise.resolve(commands.map(() => unavailable('no longer the owner')));
+    const events: SequencedEvent[] = [];
+    const replies = commands.map((command) => this.apply(command, events));
+    return this.append(events).then(
+      () => replies,
+      (error: unknown) => commands.map(() => unavailable(`the room's owner could not store it: ${String(error)}`)),
+    );
+  }
+
+  private received(msg: Msg): void {
+    let commands: Command[];
     try {
-      command = msg.json<Command>();
+      commands = msg.json<Command[]>();
     } catch {
-      return void msg.respond(JSON.stringify({ ok: false, code: 'INVALID_REQUEST', message: 'malformed command' } satisfies Reply));
+      return void msg.respond(JSON.stringify([{ ok: false, code: 'INVALID_REQUEST', message: 'malformed commands' }] satisfies Reply[]));
     }
+    void this.handle(commands).then((replies) => msg.respond(JSON.stringify(replies)));
+  }
+
+  /** One command against the sequencer: its answer, and its events added to `events`. */
+  private apply(command: Command, events: SequencedEvent[]): Reply {
     const s = this.sequencer;
-    let events: SequencedEvent[] = [];
-    let reply: Reply;
     switch (command.op) {
       case 'join': {
         const joined = s.join(command.node, command.session, { userId: command.userId, displayName: command.displayName });
-        events = joined.events;
-        reply = { ok: true, view: joined.view };
-        break;
+        events.push(...joined.events);
+        return { ok: true, view: joined.view };
       }
       case 'leave': {
-        events = s.leave(command.node, command.session, command.userId);
-        reply = { ok: true, seq: events[0] === undefined ? undefined : seqOfPresence(events[0]) };
-        break;
+        const left = s.leave(command.node, command.session, command.userId);
+        events.push(...left);
+        return { ok: true, seq: left[0] === undefined ? undefined : seqOfPresence(left[0]) };
       }
       case 'publish': {
         const published = s.publish({ userId: command.userId, displayName: command.displayName, content: command.content, clientMsgId: command.clientMsgId, traceContext: command.traceContext });
-        if (published === undefined) {
-          reply = { ok: false, code: 'NOT_JOINED', message: `not in #${this.room}` };
-          break;
-        }
-        if (published.event) events = [published.event];
-        reply = { ok: true, seq: published.seq };
-        break;
+        if (published === undefined) return { ok: false, code: 'NOT_JOINED', message: `not in #${this.room}` };
+        if (published.event) events.push(published.event);
+        return { ok: true, seq: published.seq };
       }
     }
-    void this.append(events).then(
-      () => msg.respond(JSON.stringify(reply)),
-      (error: unknown) => msg.respond(JSON.stringify({ ok: false, code: 'UNAVAILABLE', message: `the room's owner could not store it: ${String(error)}` } satisfies Reply)),
-    );
   }
 
   /**
@@ -213,6 +224,10 @@ export class RoomOwner {
     this.ctx.onEnd(this);
     return true;
   }
+}
+
+function unavailable(message: string): Reply {
+  return { ok: false, code: 'UNAVAILABLE', message };
 }
 
 function seqOfPresence(event: SequencedEvent): number {
