@@ -227,15 +227,24 @@ export class Hub {
     return this.backplane!.publish(session, room, cmd);
   }
 
-  /** A leave; of a room sequenced by its owner node (Backplane), it resolves once the owner has answered. */
-  leave(session: Session, cmd: LeaveCommand): void | Promise<void> {
+  leave(session: Session, cmd: LeaveCommand): void {
+    const room = this.left(session, cmd);
+    room.leave(session, true);
+    this.releaseIfEmpty(room);
+  }
+
+  /** A leave of a room sequenced by its owner node (Backplane): resolves once the owner has answered. */
+  leaveShared(session: Session, cmd: LeaveCommand): Promise<void> {
+    return this.leaveRemote(this.backplane!, session, this.left(session, cmd), true);
+  }
+
+  /** Checks a leave and takes the room out of the session's list: the room left. */
+  private left(session: Session, cmd: LeaveCommand): Room {
     this.admit(session, cmd.userId, cmd.room, '');
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room);
     session.rooms.delete(room.name);
-    if (this.backplane !== undefined) return this.leaveShared(this.backplane, session, room, true);
-    room.leave(session, true);
-    this.releaseIfEmpty(room);
+    return room;
   }
 
   /** Leaves every room the session is in and forgets it. Safe to call twice. */
@@ -246,7 +255,7 @@ export class Hub {
     for (const room of [...session.rooms.values()]) {
       session.rooms.delete(room.name);
       if (this.backplane !== undefined) {
-        void this.leaveShared(this.backplane, session, room, false).catch(() => {});
+        void this.leaveRemote(this.backplane, session, room, false).catch(() => {});
         continue;
       }
       room.leave(session, false);
@@ -290,7 +299,7 @@ export class Hub {
     this.graceTimers.clear();
   }
 
-  private async leaveShared(backplane: Backplane, session: Session, room: Room, explicit: boolean): Promise<void> {
+  private async leaveRemote(backplane: Backplane, session: Session, room: Room, explicit: boolean): Promise<void> {
     room.detach(session);
     this.releaseIfEmpty(room);
     const seq = await backplane.leave(session, room);

@@ -140,21 +140,24 @@ export class ChatTelemetry {
     return stream === undefined ? fn() : context.with(stream, fn);
   }
 
-  /** Runs a join inside a chat.join span. */
-  join(room: string, run: () => JoinResult): JoinResult {
+  /** Runs a join inside a chat.join span (to its answer, for a room shared through the backplane). */
+  join<R extends JoinResult | Promise<JoinResult>>(room: string, run: () => R): R {
     if (!this.enabled) return run();
-    return this.span('chat.join', { 'chat.room': room }, (span) => {
-      const result = run();
+    const record = (span: Span, result: JoinResult) => {
       span.setAttributes({ 'chat.resume': result.resumed, 'chat.recovered': result.recovered, 'chat.members': result.members });
       if (result.resumed) this.instruments.resumes.add(1, { 'chat.recovered': result.recovered });
       return result;
+    };
+    return this.span('chat.join', { 'chat.room': room }, (span) => {
+      const result = run();
+      return (result instanceof Promise ? result.then((r) => record(span, r)) : record(span, result)) as R;
     });
   }
 
-  /** Runs a leave inside a chat.leave span. */
-  leave(room: string, run: () => void): void {
+  /** Runs a leave inside a chat.leave span (to its answer, for a room shared through the backplane). */
+  leave<R extends void | Promise<void>>(room: string, run: () => R): R {
     if (!this.enabled) return run();
-    this.span('chat.leave', { 'chat.room': room }, run);
+    return this.span('chat.leave', { 'chat.room': room }, run);
   }
 
   /**
@@ -169,33 +172,12 @@ export class ChatTelemetry {
    */
   publish(room: string, senderContext: Record<string, string>, content: string, run: (traceContext: Record<string, string>) => PublishResult): PublishResult {
     if (!this.enabled) return run(senderContext);
-    const active = context.active();
-    const stream = trace.getSpanContext(active);
-    const fromSender = hasKeys(senderContext);
-    // No trace from the sender and an unsampled stream: the (parent-based) sampler
-    // would drop this span, so do not make it.
-    if (!fromSender && stream !== undefined && (stream.traceFlags & TraceFlags.SAMPLED) === 0) {
-      return this.measured(run, senderContext);
-    }
-    const parent = fromSender ? propagation.extract(active, senderContext, carrier) : active;
-    const links: Link[] | undefined = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: STREAM_LINK }] : undefined;
-    const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links }, parent);
+    const started = this.startPublish(room, senderContext, content);
+    if (started === undefined) return this.measured(run, senderContext);
+    const { span, forward, fromSender } = started;
     try {
-      const recording = span.isRecording();
-      // Receivers continue the sender's trace from here when it is sampled; otherwise the
-      // message carries what the sender sent: no bytes for a trace nobody keeps.
-      let forward = senderContext;
-      if (recording) {
-        // One attribute at a time: no object made per message.
-        span.setAttribute('chat.room', room);
-        span.setAttribute('chat.payload.size', Buffer.byteLength(content));
-        if (fromSender) {
-          forward = {};
-          propagation.inject(trace.setSpan(parent, span), forward, carrier);
-        }
-      }
       const result = this.measured(run, forward);
-      if (!recording) return result;
+      if (!span.isRecording()) return result;
       span.setAttribute('chat.seq', result.seq);
       span.setAttribute('chat.fanout.size', result.fanout);
       this.deliveries.published(result.frame, span.spanContext(), room, result.seq, fromSender);
@@ -206,6 +188,61 @@ export class ChatTelemetry {
     } finally {
       span.end();
     }
+  }
+
+  /**
+   * A publish to a room shared through the backplane, inside a chat.publish
+   * span made as `publish` makes it, ended once the owner has stored the
+   * message and this node applied it (its fan-out here happened then; the
+   * chat.deliver spans are not made on this path). chat.fanout.duration
+   * counts that whole time.
+   */
+  async publishShared(room: string, senderContext: Record<string, string>, content: string, run: (traceContext: Record<string, string>) => Promise<number>): Promise<number> {
+    if (!this.enabled) return run(senderContext);
+    const started = this.startPublish(room, senderContext, content);
+    const at = performance.now();
+    try {
+      const seq = await run(started?.forward ?? senderContext);
+      started?.span.setAttribute('chat.seq', seq);
+      this.instruments.fanout.record((performance.now() - at) / 1000);
+      this.received += 1;
+      return seq;
+    } catch (error) {
+      started?.span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      started?.span.end();
+    }
+  }
+
+  /**
+   * The chat.publish span of a message: a child of the sender's trace context,
+   * linked to the stream's span, when the sender sent one; else a child of the
+   * stream's span. None when the sender sent no trace and its stream is not
+   * sampled: the (parent-based) sampler would drop the span, so it is not made.
+   * `forward` is the trace context the message carries to its receivers.
+   */
+  private startPublish(room: string, senderContext: Record<string, string>, content: string): { span: Span; forward: Record<string, string>; fromSender: boolean } | undefined {
+    const active = context.active();
+    const stream = trace.getSpanContext(active);
+    const fromSender = hasKeys(senderContext);
+    if (!fromSender && stream !== undefined && (stream.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+    const parent = fromSender ? propagation.extract(active, senderContext, carrier) : active;
+    const links: Link[] | undefined = stream && trace.getSpanContext(parent) !== stream ? [{ context: stream, attributes: STREAM_LINK }] : undefined;
+    const span = this.tracer.startSpan('chat.publish', { kind: SpanKind.PRODUCER, links }, parent);
+    // Receivers continue the sender's trace from here when it is sampled; otherwise the
+    // message carries what the sender sent: no bytes for a trace nobody keeps.
+    let forward = senderContext;
+    if (span.isRecording()) {
+      // One attribute at a time: no object made per message.
+      span.setAttribute('chat.room', room);
+      span.setAttribute('chat.payload.size', Buffer.byteLength(content));
+      if (fromSender) {
+        forward = {};
+        propagation.inject(trace.setSpan(parent, span), forward, carrier);
+      }
+    }
+    return { span, forward, fromSender };
   }
 
   /** Runs a publish, counting it and timing its fan-out. */
@@ -226,16 +263,33 @@ export class ChatTelemetry {
     if (!Number.isNaN(oldest)) this.instruments.latency.record((now - oldest) / 1000);
   }
 
+  /** Runs `run` inside a span, ended when it returns or, for a promise, when that settles. */
   private span<T>(name: string, attributes: Attributes, run: (span: Span) => T): T {
     return this.tracer.startActiveSpan(name, { attributes }, (span) => {
-      try {
-        return run(span);
-      } catch (error) {
+      const failed = (error: unknown) => {
         span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-        throw error;
-      } finally {
         span.end();
+        return error;
+      };
+      let result: T;
+      try {
+        result = run(span);
+      } catch (error) {
+        throw failed(error);
       }
+      if (!(result instanceof Promise)) {
+        span.end();
+        return result;
+      }
+      return result.then(
+        (value: unknown) => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          throw failed(error);
+        },
+      ) as T;
     });
   }
 }

@@ -102,7 +102,7 @@ async function readRequests(
     }
     if (session.queue.closed) return;
     try {
-      if (hub.backplane !== undefined) await applyShared(hub, session, envelope, inFlight, telemetry);
+      if (hub.backplane !== undefined) await applyShared(hub, session, envelope, inFlight, telemetry, stream);
       else telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
@@ -160,16 +160,19 @@ const MAX_PUBLISHES_IN_FLIGHT = 256;
  * without waiting (the backplane keeps a room's commands in order); a refusal
  * from the owner comes back as the usual notice, and an owner that cannot be
  * reached ends the stream (UNAVAILABLE: the client reconnects and resumes).
- * The chat spans are not made on this path yet (docs/scale-out.md).
+ * Spans: chat.join, chat.leave and chat.publish to the owner's answer; no chat.deliver (docs/scale-out.md).
  */
-async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelope, inFlight: Set<Promise<void>>, telemetry: ChatTelemetry): Promise<void> {
+async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelope, inFlight: Set<Promise<void>>, telemetry: ChatTelemetry, stream: Context | undefined): Promise<void> {
   switch (message?.$case) {
-    case 'join':
-      await hub.joinShared(session, message.value);
+    case 'join': {
+      const { value } = message;
+      await telemetry.within(stream, () => telemetry.join(value.room, () => hub.joinShared(session, value)));
       return;
+    }
     case 'chat': {
       const { value } = message;
-      const sent: Promise<void> = hub.publishShared(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext: value.traceContext }).then(
+      const publish = (traceContext: Record<string, string>) => hub.publishShared(session, { userId: value.userId, room: value.room, content: value.content, clientMsgId: value.clientMsgId, traceContext });
+      const sent: Promise<void> = telemetry.within(stream, () => telemetry.publishShared(value.room, value.traceContext, value.content, publish)).then(
         () => {},
         (error: unknown) => {
           if (error instanceof RoomRequestError) {
@@ -186,8 +189,10 @@ async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelo
       if (inFlight.size >= MAX_PUBLISHES_IN_FLIGHT) await Promise.race(inFlight);
       return;
     }
-    case 'leave':
-      return hub.leave(session, { userId: message.value.userId, room: message.value.room });
+    case 'leave': {
+      const { room, userId } = message.value;
+      return telemetry.within(stream, () => telemetry.leave(room, () => hub.leaveShared(session, { userId, room })));
+    }
     default:
       throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
   }

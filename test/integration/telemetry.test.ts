@@ -5,6 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RawCall } from '../helpers/slowConsumer.rawCall.js';
+import { NatsServer } from '../helpers/NatsServer.js';
 import { TestServer } from '../helpers/testServer.js';
 import type { EventLog } from '../helpers/EventLog.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -157,6 +158,28 @@ describe('telemetry (in-memory exporters)', () => {
     expect(nexts.map(parentOf).every((id) => firsts.some((f) => f.spanContext().spanId === id))).toBe(true);
     expect(nexts.flatMap((d) => d.links)).toEqual([]);
     expect(new Set(delivers.map((d) => d.attributes['chat.receiver.user_id'])).size).toBe(3);
+  });
+
+  it('on rooms shared through NATS: chat.join and chat.publish (with its seq) end at the owner’s answer, and receivers continue the sender’s trace', async () => {
+    const nats = await NatsServer.start();
+    try {
+      t = await TestServer.start({ telemetry: true, natsServers: [nats.url] });
+      const [alice, bob] = await room(['alice', 'bob']);
+      const id = alice!.session.send('lobby', 'hi');
+      const got = await bob!.waitFor((e) => e.type === 'message' && e.message.clientMsgId === id, 'the message');
+      await waitFor(() => named('chat.publish').length === 1 || undefined, { what: 'the publish span' });
+      const [publish] = named('chat.publish');
+      expect(publish!.attributes).toMatchObject({ 'chat.room': 'lobby', 'chat.seq': got.type === 'message' ? got.message.seq : -1, 'chat.payload.size': 2 });
+      expect(parentOf(publish!)).toBe(named('chat.send')[0]!.spanContext().spanId);
+      expect(named('chat.join').map((s) => s.attributes['chat.room'])).toEqual(['lobby', 'lobby']);
+      // bob's chat.receive is a child of the server's publish: the trace went through the stream.
+      await waitFor(() => named('chat.receive').length >= 1 || undefined, { what: 'the receive span' });
+      expect(named('chat.receive').map(parentOf)).toContain(publish!.spanContext().spanId);
+      expect(await metric('chat.messages.received')).toBeGreaterThanOrEqual(1);
+      await t.stop();
+    } finally {
+      await nats.stop();
+    }
   });
 
   it('a resume is a chat.join with chat.resume and chat.recovered, counted in chat.resumes by recovered', async () => {

@@ -115,11 +115,11 @@ describe('Hubs sharing rooms through a Backplane', () => {
     const laptop = open(1);
     await hubs[0]!.joinShared(phone.session, join('carol', 'lobby'));
     await hubs[1]!.joinShared(laptop.session, join('carol', 'lobby'));
-    await hubs[1]!.leave(laptop.session, { userId: '', room: 'lobby' });
+    await hubs[1]!.leaveShared(laptop.session, { userId: '', room: 'lobby' });
     await laptop.take();
     // Only that session left: it is told so, the room is not.
     expect(laptop.summary().at(-1)).toBe('session_left:carol');
-    await hubs[0]!.leave(phone.session, { userId: '', room: 'lobby' });
+    await hubs[0]!.leaveShared(phone.session, { userId: '', room: 'lobby' });
     await phone.take();
     expect(phone.summary().at(-1)).toBe('user_left:carol:3');
     await watcher.take();
