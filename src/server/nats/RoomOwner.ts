@@ -3,7 +3,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import type { SequencedEvent } from '../../domain/events.js';
+import { type SequencedEvent, seqOf } from '../../domain/events.js';
 import { RoomSequencer, type SequencerStart } from '../../domain/RoomSequencer.js';
 import { commandSubject, ROOM_STREAM, roomSubject, roomToken } from './natsNames.js';
 import type { Command, Reply, StoredBatch } from './wire.js';
@@ -126,7 +126,7 @@ export class RoomOwner {
       case 'leave': {
         const left = s.leave(command.node, command.session, command.userId);
         events.push(...left);
-        return { ok: true, seq: left[0] === undefined ? undefined : seqOfPresence(left[0]) };
+        return { ok: true, seq: left[0] === undefined ? undefined : seqOf(left[0]) };
       }
       case 'publish': {
         const published = s.publish({ userId: command.userId, displayName: command.displayName, content: command.content, clientMsgId: command.clientMsgId, traceContext: command.traceContext });
@@ -173,7 +173,7 @@ export class RoomOwner {
    */
   private async store(events: SequencedEvent[]): Promise<void> {
     const first = events[0]!;
-    const msgID = `${this.sequencer.epoch}.${first.kind === 'message' ? first.message.seq : first.seq}.${this.ctx.node}`;
+    const msgID = `${this.sequencer.epoch}.${seqOf(first)}.${this.ctx.node}`;
     const body = JSON.stringify({ epoch: this.sequencer.epoch, events } satisfies StoredBatch);
     const deadline = Date.now() + this.ctx.leaseMs;
     for (;;) {
@@ -230,10 +230,6 @@ function unavailable(message: string): Reply {
   return { ok: false, code: 'UNAVAILABLE', message };
 }
 
-function seqOfPresence(event: SequencedEvent): number {
-  return event.kind === 'message' ? event.message.seq : event.seq;
-}
-
 /**
  * Where the room's sequence is: its held events (the last one's epoch and seq,
  * and the recent (user, client_msg_id) pairs, so a publish retried after the
@@ -262,7 +258,7 @@ async function readStart(room: string, ctx: OwnerContext): Promise<SequencerStar
       if (batch.epoch !== epoch) recent.length = 0;
       epoch = batch.epoch;
       for (const event of batch.events) {
-        seq = event.kind === 'message' ? event.message.seq : event.seq;
+        seq = seqOf(event);
         if (event.kind === 'message' && event.message.clientMsgId !== '') recent.push({ userId: event.message.userId, clientMsgId: event.message.clientMsgId, seq });
       }
       if (++read >= held) break;
