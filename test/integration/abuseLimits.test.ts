@@ -4,6 +4,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { Status } from 'nice-grpc';
 import type { Limits } from '../../src/domain/limits.js';
 import type { EventLog } from '../helpers/EventLog.js';
+import { loggedConnection } from '../helpers/loggedConnection.js';
 import { Http2Connection, OriginalChannel } from '../helpers/OriginalChannel.js';
 import { TestServer, type TestServerOptions } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -114,6 +115,24 @@ describe('abuse limits', () => {
     const erin = joining(connection, 'erin', 'lobby');
     await waitFor(() => erin.counts.acks === 1 || erin.status, { what: 'erin joined' });
     expect(erin.status).toBeUndefined();
+  });
+
+  it('a ChatConnection refused by a connection limit retries with backoff and loses nothing: its pending message goes out once a place is free', async () => {
+    const server = await start({}, { maxStreamsPerConnection: 1 });
+    // grpc-js clients in one process share one connection: bob's stream takes its only place.
+    const bob = await server.joined({ userId: 'bob' }, 'lobby');
+    const alice = loggedConnection({ address: server.address, identity: { userId: 'alice' } });
+    try {
+      alice.connection.join('lobby');
+      alice.connection.send('lobby', 'hello');
+      await waitFor(() => alice.stateLog().some((s) => s.kind === 'reconnecting' && s.reason.includes('TOO_MANY_STREAMS')), { what: 'alice refused and retrying' });
+      bob.session.close();
+      await alice.joined('lobby');
+      await waitFor(() => alice.messages('lobby').includes('hello'), { what: "alice's own copy of hello" });
+      expect(alice.events.filter((e) => e.type === 'refused')).toEqual([]);
+    } finally {
+      await alice.connection.close(500);
+    }
   });
 
   it(`CHAT_MAX_CONNECTIONS_PER_IP=2: a stream on a third connection from 127.0.0.1 ends with RESOURCE_EXHAUSTED (TOO_MANY_CONNECTIONS); more streams on the two go on`, async () => {
