@@ -176,6 +176,20 @@ describe('abuse limits', () => {
     await joinOnceRefilled(alice, 'd');
   });
 
+  it('CHAT_RATE_BURST=2 (any envelope): the third at once gets RATE_LIMITED about it, counted as requests_per_stream', async () => {
+    const server = await start({ ratePerSecond: 1, rateBurst: 2 });
+    const before = await refused('requests_per_stream');
+    const alice = server.open({ userId: 'alice' });
+    alice.session.join('lobby');
+    alice.session.send('lobby', 'one');
+    const id = alice.session.send('lobby', 'two');
+    const notice = await alice.error('RATE_LIMITED');
+    expect({ room: notice.room, clientMsgId: notice.clientMsgId }).toEqual({ room: 'lobby', clientMsgId: id });
+    await alice.waitFor((e) => e.type === 'message' && e.message.content === 'one', 'own copy of one');
+    expect(alice.contents('lobby')).toEqual(['one']);
+    expect(await refused('requests_per_stream')).toBe(before + 1);
+  });
+
   it('CHAT_MAX_ROOMS=2: a join that would create a third room gets SERVER_ROOMS_FULL; joins of existing rooms go on', async () => {
     const server = await start({ maxRooms: 2, roomGraceMs: 0 });
     const before = await refused('rooms_per_server');
