@@ -79,9 +79,12 @@ export class BenchServer {
       cwd: root,
       env: {
         ...process.env,
-        // Full speed by design: no rate limit. Every other limit is the default:
+        // Full speed by design: no rate limit, and churners join and leave as fast
+        // as their acks come. Every other limit is the default:
         // backpressure, not bigger queues, keeps the bench lossless.
         CHAT_RATE_PER_SECOND: '0',
+        CHAT_JOIN_RATE_PER_SECOND: '0',
+        CHAT_ROOM_CHURN_PER_SECOND: '0',
         CHAT_MAX_ROOMS_PER_STREAM: '4',
         ...env,
       },

@@ -28,7 +28,7 @@ export interface ChatConnectionOptions {
 }
 
 /** TYPE_ERROR codes that mean a join was refused (the room is not joined). */
-const JOIN_REFUSED = new Set(['INVALID_ROOM', 'TOO_MANY_ROOMS', 'INVALID_DISPLAY_NAME', 'RATE_LIMITED']);
+const JOIN_REFUSED = new Set(['INVALID_ROOM', 'TOO_MANY_ROOMS', 'INVALID_DISPLAY_NAME', 'RATE_LIMITED', 'SERVER_ROOMS_FULL', 'ROOM_FULL', 'ROOM_BUSY']);
 
 /**
  * A chat session that survives the network: one Channel stream at a time, and

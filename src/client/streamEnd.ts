@@ -2,8 +2,12 @@ import { ClientError, Status } from 'nice-grpc';
 
 /** Codes a retry cannot fix: the server refused who we are or what we sent. */
 const FATAL = new Set([Status.INVALID_ARGUMENT, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED, Status.UNIMPLEMENTED]);
-/** In the details of a RESOURCE_EXHAUSTED end that is a slow-consumer cut-off, not a refused envelope. */
-const SLOW_CONSUMER = 'SLOW_CONSUMER';
+/**
+ * In the details of a RESOURCE_EXHAUSTED end that is not a refused envelope: a
+ * slow-consumer cut-off, or a stream over the server's per-connection or per-IP
+ * limit (docs/protocol.md, Abuse limits); a retry with backoff can fix each.
+ */
+const NOT_AN_ENVELOPE = /\b(SLOW_CONSUMER|TOO_MANY_STREAMS|TOO_MANY_CONNECTIONS)\b/;
 
 /** Why a Channel stream ended, as far as a ChatConnection acts on it. */
 export interface StreamEnd {
@@ -21,6 +25,6 @@ export function streamEnd(error: unknown): StreamEnd {
   return {
     fatal: FATAL.has(error.code),
     text: `${Status[error.code]}: ${error.details}`,
-    oversized: error.code === Status.RESOURCE_EXHAUSTED && !error.details.includes(SLOW_CONSUMER),
+    oversized: error.code === Status.RESOURCE_EXHAUSTED && !NOT_AN_ENVELOPE.test(error.details),
   };
 }

@@ -6,8 +6,12 @@ import {
   InvalidDisplayNameError,
   InvalidRequestError,
   InvalidRoomError,
+  JoinRateLimitedError,
   NotJoinedError,
   RateLimitedError,
+  RoomBusyError,
+  RoomFullError,
+  ServerRoomsFullError,
   ServerShutdownError,
   TooManyRoomsError,
 } from './errors.js';
@@ -190,6 +194,7 @@ export class Hub {
     if (session.rooms.size >= this.limits.maxRoomsPerStream) {
       throw new TooManyRoomsError(`a stream may be in at most ${this.limits.maxRoomsPerStream} rooms`, cmd.room);
     }
+    this.admitJoin(session, cmd);
     if (!session.bound) {
       const displayName = cmd.displayName === '' ? cmd.userId : cmd.displayName;
       const refusal = checkDisplayName(displayName, this.limits.maxDisplayNameLength);
@@ -199,7 +204,10 @@ export class Hub {
       session.batching = cmd.batchEvents;
       session.packRun = cmd.batchEvents ? this.encodeBatch : this.encodeRun;
     }
+    const fresh = !this.rooms.has(cmd.room);
     const room = this.roomFor(cmd.room);
+    // A new room's first member spends its churn too (an existing room's was spent in admitJoin).
+    if (fresh) room.churn.take();
     session.rooms.set(room.name, room);
     return room;
   }
@@ -324,6 +332,32 @@ export class Hub {
     }
     const refusal = checkRoom(room, this.limits.maxRoomLength);
     if (refusal) throw new InvalidRoomError(refusal, room, clientMsgId);
+  }
+
+  /**
+   * The abuse limits on joins: the stream's join rate, then the server's room
+   * count (for a room that does not exist yet), then the room's members and
+   * presence churn (for a user who is not in it yet; another session of a member adds neither).
+   */
+  private admitJoin(session: Session, cmd: JoinCommand): void {
+    const { limits } = this;
+    if (!session.joinRate.take()) {
+      throw new JoinRateLimitedError(`more than ${limits.joinRatePerSecond} joins per second on this stream (burst ${limits.joinBurst})`, cmd.room);
+    }
+    const room = this.rooms.get(cmd.room);
+    if (room === undefined) {
+      if (this.rooms.size >= limits.maxRooms) {
+        throw new ServerRoomsFullError(`the server holds its limit of ${limits.maxRooms} rooms (server-wide); join an existing room or retry later`, cmd.room);
+      }
+      return;
+    }
+    if (room.hasMember(session.bound ? session.userId : cmd.userId)) return;
+    if (room.memberCount >= limits.maxRoomMembers) {
+      throw new RoomFullError(`#${cmd.room} has its limit of ${limits.maxRoomMembers} members`, cmd.room);
+    }
+    if (!room.churn.take()) {
+      throw new RoomBusyError(`#${cmd.room} has more than ${limits.roomChurnPerSecond} joins and leaves per second (burst ${limits.roomChurnBurst}); retry in a moment`, cmd.room);
+    }
   }
 
   private roomFor(name: string): Room {

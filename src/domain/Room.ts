@@ -1,4 +1,5 @@
 import { Gate } from '../lib/Gate.js';
+import { TokenBucket } from '../lib/TokenBucket.js';
 import { type ChatMessage, type EncodeEvent, type MemberInfo, type SequencedEvent, seqOf } from './events.js';
 import { Fanout } from './Fanout.js';
 import { History } from './History.js';
@@ -69,6 +70,8 @@ export class Room {
   private readonly gate = new Gate();
   /** For a room sequenced elsewhere: this node's sessions in it, and who each is. */
   private readonly local = new Map<Session, MemberInfo>();
+  /** Presence churn: each member that comes or goes takes a token; a join finding none is refused (ROOM_BUSY). */
+  readonly churn: TokenBucket;
 
   constructor(
     readonly name: string,
@@ -84,6 +87,7 @@ export class Room {
   ) {
     this.history = new History(limits.historyEvents, limits.historyBytes);
     this.fanout = new Fanout(runBytes);
+    this.churn = new TokenBucket(limits.roomChurnPerSecond, limits.roomChurnBurst);
   }
 
   /** False while a member's queue holds the room back. */
@@ -234,6 +238,8 @@ export class Room {
     this.fanout.remove(session);
     if (member.sessions.size === 0) {
       this.members.delete(member.info.userId);
+      // A leave is never refused, but it spends the room's churn like a join.
+      this.churn.take();
       const frame = this.sequence(this.presence('user_left', member), this.presenceHoldMs());
       // The leaver is no longer a member, but an explicit leave deserves its answer.
       if (explicit) session.deliver(frame);
@@ -257,6 +263,11 @@ export class Room {
     };
     const frame = this.sequence({ kind: 'message', message }, this.holdMs(this.limits.coalesceMs));
     return { frame, seq: message.seq, fanout: this.fanout.size };
+  }
+
+  /** Whether the user is a member (from any session). */
+  hasMember(userId: string): boolean {
+    return this.members.has(userId);
   }
 
   /** Members (users, not sessions) now. */

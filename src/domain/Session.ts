@@ -43,6 +43,8 @@ export class Session {
   readonly queue: AsyncQueue<Uint8Array>;
   /** Paces this session's requests. */
   readonly rate: TokenBucket;
+  /** Joins, on top of `rate`: a stream cannot hop rooms fast. */
+  readonly joinRate: TokenBucket;
   /** Over the high-water mark and not yet back under the low-water mark. */
   behind = false;
   /** Behind for the stall grace: its rooms no longer wait for it. */
@@ -69,6 +71,7 @@ export class Session {
   ) {
     this.queue = new AsyncQueue({ maxItems: limits.queueEvents, maxBytes: limits.queueBytes }, (bytes) => this.released(bytes));
     this.rate = new TokenBucket(limits.ratePerSecond, limits.rateBurst);
+    this.joinRate = new TokenBucket(limits.joinRatePerSecond, limits.joinBurst);
   }
 
   /** True once the first join has bound the stream to a user. */

@@ -9,6 +9,8 @@
 export abstract class RoomRequestError extends Error {
   /** The machine-readable code sent in the notice. */
   abstract readonly code: string;
+  /** The abuse limit that refused it (counted in chat.limits.refused), if one did. */
+  readonly limit: string | undefined = undefined;
 
   constructor(
     message: string,
@@ -50,6 +52,34 @@ export class InvalidDisplayNameError extends RoomRequestError {
 export class RateLimitedError extends RoomRequestError {
   override name = 'RateLimitedError';
   readonly code = 'RATE_LIMITED';
+  override readonly limit: string = 'requests_per_stream';
+}
+
+/** The stream joins faster than its join rate: RATE_LIMITED, as for any request over the rate. */
+export class JoinRateLimitedError extends RateLimitedError {
+  override name = 'JoinRateLimitedError';
+  override readonly limit: string = 'joins_per_stream';
+}
+
+/** The room has as many members as it may. */
+export class RoomFullError extends RoomRequestError {
+  override name = 'RoomFullError';
+  readonly code = 'ROOM_FULL';
+  override readonly limit = 'members_per_room';
+}
+
+/** The join would create a room past the server's room limit (not the stream's: that is TOO_MANY_ROOMS). */
+export class ServerRoomsFullError extends RoomRequestError {
+  override name = 'ServerRoomsFullError';
+  readonly code = 'SERVER_ROOMS_FULL';
+  override readonly limit = 'rooms_per_server';
+}
+
+/** The room took more joins and leaves this second than it may: the join is refused, to be retried later. */
+export class RoomBusyError extends RoomRequestError {
+  override name = 'RoomBusyError';
+  readonly code = 'ROOM_BUSY';
+  override readonly limit = 'room_churn';
 }
 
 export class TooManyRoomsError extends RoomRequestError {

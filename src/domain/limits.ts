@@ -36,6 +36,18 @@ export interface Limits {
   ratePerSecond: number;
   /** Envelopes a stream may send in a burst above the rate. */
   rateBurst: number;
+  /** Joins per second each stream may make (0: no limit); a resume's rejoins fit in the burst. */
+  joinRatePerSecond: number;
+  /** Joins a stream may make at once above the join rate. */
+  joinBurst: number;
+  /** Most rooms alive on this server (empty ones in their grace period included). */
+  maxRooms: number;
+  /** Most members (users) one room may have. */
+  maxRoomMembers: number;
+  /** Joins and leaves per second one room takes before it refuses joins (0: no limit). */
+  roomChurnPerSecond: number;
+  /** Joins and leaves a room takes at once above its churn rate. */
+  roomChurnBurst: number;
   /** From this many members on, a room coalesces the fan-out of joins and leaves. */
   presenceCoalesceMembers: number;
   /** How long such a room holds joins and leaves per 1,000 members, to send them as one run (0: to the end of the event-loop turn). */
@@ -63,6 +75,12 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   queueBudgetBytes: 1024 * 1024 * 1024,
   ratePerSecond: 100,
   rateBurst: 500,
+  joinRatePerSecond: 20,
+  joinBurst: 64,
+  maxRooms: 100_000,
+  maxRoomMembers: 10_000,
+  roomChurnPerSecond: 1000,
+  roomChurnBurst: 10_000,
   presenceCoalesceMembers: 64,
   presenceCoalesceMs: 100,
   coalesceMs: 2,

@@ -116,6 +116,11 @@ export class ChatTelemetry {
     if (this.enabled) this.instruments.rpc.record(durationMs, rpcAttributes(method, status));
   }
 
+  /** A request or stream was refused by an abuse limit (chat.limits.refused). */
+  refused(limit: string): void {
+    if (this.enabled) this.instruments.refused.add(1, { 'chat.limit': limit });
+  }
+
   error(code: string): void {
     if (this.enabled) this.instruments.errors.add(1, { 'chat.error.code': code });
   }

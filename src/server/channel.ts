@@ -8,6 +8,7 @@ import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
 import type { ChatTelemetry } from './ChatTelemetry.js';
 import type { FramedWrite } from './FramedWrite.js';
+import type { PeerLimits } from './PeerLimits.js';
 import { sessionWrites } from './sessionWrites.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
@@ -28,12 +29,19 @@ export interface WriteOptions {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce }: WriteOptions) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce }: WriteOptions, peers: PeerLimits) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
     context: CallContext,
   ): AsyncGenerator<Uint8Array | FramedWrite, void, undefined> {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
+    const admitted = peers.open(context.peer);
+    if (typeof admitted !== 'function') {
+      telemetry.refused(admitted.limit);
+      telemetry.error(admitted.code);
+      log.warn({ event: 'stream_refused', peer: context.peer, limit: admitted.limit });
+      throw new ServerError(Status.RESOURCE_EXHAUSTED, admitted.message);
+    }
     const session = hub.openSession();
     const started = performance.now();
     telemetry.streamOpened();
@@ -64,6 +72,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
       throw outcome;
     } finally {
       context.signal.removeEventListener('abort', cancel);
+      admitted();
       hub.closeSession(session);
       const durationMs = performance.now() - started;
       const status = outcome instanceof ServerError ? outcome.code : context.signal.aborted ? Status.CANCELLED : Status.OK;
@@ -106,6 +115,7 @@ async function readRequests(
       else telemetry.within(stream, () => apply(hub, session, envelope, telemetry));
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
+      if (error.limit !== undefined) telemetry.refused(error.limit);
       telemetry.error(error.code);
       session.send(toErrorNotice(error));
     }
@@ -176,6 +186,7 @@ async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelo
         () => {},
         (error: unknown) => {
           if (error instanceof RoomRequestError) {
+            if (error.limit !== undefined) telemetry.refused(error.limit);
             telemetry.error(error.code);
             session.send(toErrorNotice(error));
           } else {

@@ -16,6 +16,7 @@ export function chatInstruments(meter: Meter) {
     pauses: meter.createCounter('chat.backpressure.pauses', { description: 'Times a room (chat.pause.scope=room) or the whole server (server) stopped taking publishes and joins until queues drained', unit: '{pause}' }),
     resumes: meter.createCounter('chat.resumes', { description: 'Joins that resumed (after_seq/epoch), by whether everything missed was replayed', unit: '{join}' }),
     errors: meter.createCounter('chat.errors', { description: 'TYPE_ERROR notices and stream-ending errors, by code', unit: '{error}' }),
+    refused: meter.createCounter('chat.limits.refused', { description: 'Requests and streams refused by an abuse limit, by chat.limit (requests_per_stream, joins_per_stream, rooms_per_server, members_per_room, room_churn, streams_per_connection, connections_per_ip)', unit: '{refusal}' }),
     rpc: meter.createHistogram('rpc.server.duration', { description: 'Duration of unary RPCs', unit: 'ms' }),
   };
 }

@@ -19,6 +19,10 @@ export interface ServerConfig {
   keepaliveTimeoutMs: number;
   drainGraceMs: number;
   logLevel: string;
+  /** Channel streams open at once on one connection (PeerLimits). */
+  maxStreamsPerConnection: number;
+  /** Connections with Channel streams open from one IP address (PeerLimits). */
+  maxConnectionsPerIp: number;
   /** With telemetry on: receivers per frame whose write of it gets a chat.deliver span. */
   traceDeliveries: number;
   /** NATS servers to share rooms with other servers through JetStream (CHAT_NATS_URL); none: rooms live in this process. */
@@ -94,6 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     queueBudgetBytes: n('queueBudgetBytes'),
     ratePerSecond: n('ratePerSecond'),
     rateBurst: n('rateBurst'),
+    joinRatePerSecond: n('joinRatePerSecond'),
+    joinBurst: n('joinBurst'),
+    maxRooms: n('maxRooms'),
+    maxRoomMembers: n('maxRoomMembers'),
+    roomChurnPerSecond: n('roomChurnPerSecond'),
+    roomChurnBurst: n('roomChurnBurst'),
     presenceCoalesceMembers: n('presenceCoalesceMembers'),
     presenceCoalesceMs: n('presenceCoalesceMs'),
     coalesceMs: n('coalesceMs'),
@@ -132,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     keepaliveTimeoutMs: n('keepaliveTimeoutMs'),
     drainGraceMs: n('drainGraceMs'),
     logLevel,
+    maxStreamsPerConnection: n('maxStreamsPerConnection'),
+    maxConnectionsPerIp: n('maxConnectionsPerIp'),
     traceDeliveries: n('traceDeliveries'),
     natsServers: natsServers(env.CHAT_NATS_URL),
     natsReplicas: n('natsReplicas'),

@@ -22,6 +22,8 @@ type ServerKey =
   | 'maxSendMessageBytes'
   | 'coalesceWrites'
   | 'traceDeliveries'
+  | 'maxStreamsPerConnection'
+  | 'maxConnectionsPerIp'
   | 'natsReplicas'
   | 'nodeTtlMs';
 
@@ -55,6 +57,14 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'queueBudgetBytes', env: 'CHAT_QUEUE_BUDGET_BYTES', default: defaultLimits.queueBudgetBytes, min: 64 * KIB, max: 64 * 1024 * MIB, doc: 'bytes queued for all streams together (each counts what it has to write) before the server takes no publishes or joins; streams that stopped taking bytes are cut off first; resumes under three quarters' },
   { key: 'ratePerSecond', env: 'CHAT_RATE_PER_SECOND', default: defaultLimits.ratePerSecond, min: 0, max: 1_000_000, doc: 'envelopes per second per stream (RATE_LIMITED above it); 0 turns the limit off' },
   { key: 'rateBurst', env: 'CHAT_RATE_BURST', default: defaultLimits.rateBurst, min: 1, max: 1_000_000, doc: 'envelopes a stream may send at once above the rate' },
+  { key: 'joinRatePerSecond', env: 'CHAT_JOIN_RATE_PER_SECOND', default: defaultLimits.joinRatePerSecond, min: 0, max: 1_000_000, doc: 'joins per second per stream, on top of CHAT_RATE_PER_SECOND (RATE_LIMITED above it); 0 turns the limit off' },
+  { key: 'joinBurst', env: 'CHAT_JOIN_BURST', default: defaultLimits.joinBurst, min: 1, max: 1_000_000, doc: 'joins a stream may make at once above the join rate (a reconnect rejoins all its rooms at once: keep it at least CHAT_MAX_ROOMS_PER_STREAM)' },
+  { key: 'maxRooms', env: 'CHAT_MAX_ROOMS', default: defaultLimits.maxRooms, min: 1, max: 10_000_000, doc: 'rooms alive on the server, empty ones in their grace period included; a join that would create one more gets SERVER_ROOMS_FULL' },
+  { key: 'maxRoomMembers', env: 'CHAT_MAX_ROOM_MEMBERS', default: defaultLimits.maxRoomMembers, min: 1, max: 10_000_000, doc: 'members (users) of one room; a join of one more gets ROOM_FULL (another session of a member still joins)' },
+  { key: 'roomChurnPerSecond', env: 'CHAT_ROOM_CHURN_PER_SECOND', default: defaultLimits.roomChurnPerSecond, min: 0, max: 10_000_000, doc: 'members coming or going per second in one room; above it joins get ROOM_BUSY (leaves are never refused); 0 turns the limit off' },
+  { key: 'roomChurnBurst', env: 'CHAT_ROOM_CHURN_BURST', default: defaultLimits.roomChurnBurst, min: 1, max: 10_000_000, doc: 'members a room takes coming or going at once above its churn rate' },
+  { key: 'maxStreamsPerConnection', env: 'CHAT_MAX_STREAMS_PER_CONNECTION', default: 1000, min: 1, max: 1_000_000, doc: 'Channel streams open at once on one connection; one more ends at once with RESOURCE_EXHAUSTED (TOO_MANY_STREAMS)' },
+  { key: 'maxConnectionsPerIp', env: 'CHAT_MAX_CONNECTIONS_PER_IP', default: 1000, min: 1, max: 1_000_000, doc: 'connections with Channel streams open from one IP address; a stream on one more ends at once with RESOURCE_EXHAUSTED (TOO_MANY_CONNECTIONS)' },
   { key: 'presenceCoalesceMembers', env: 'CHAT_PRESENCE_COALESCE_MEMBERS', default: defaultLimits.presenceCoalesceMembers, min: 1, max: 10_000_000, doc: 'from this many members on, a room coalesces its joins and leaves (CHAT_PRESENCE_COALESCE_MS)' },
   { key: 'presenceCoalesceMs', env: 'CHAT_PRESENCE_COALESCE_MS', default: defaultLimits.presenceCoalesceMs, min: 0, max: 1000, doc: 'how long such a room holds its joins and leaves per 1,000 members (at most 1 s), to send them as one run: a storm costs a few writes per member, not one per join; 0 holds them to the end of the event-loop turn' },
   { key: 'coalesceMs', env: 'CHAT_COALESCE_MS', default: defaultLimits.coalesceMs, min: 0, max: 1000, doc: 'how long a room holds its events to send them to each member in one write: fewer writes for a little latency; 0 sends at once' },

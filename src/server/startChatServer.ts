@@ -15,6 +15,7 @@ import { encodeEvent } from './encodeEvent.js';
 import { FramedWrite } from './FramedWrite.js';
 import { frameMessages } from './frameMessages.js';
 import { loadDescriptorSet } from './loadDescriptorSet.js';
+import { PeerLimits } from './PeerLimits.js';
 import { MAX_WRITE_BYTES } from './sessionWrites.js';
 import { createTerminator } from './terminator.js';
 
@@ -108,7 +109,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   const server = observed ? plain.use(tracingMiddleware) : plain;
 
   server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log, telemetry, { coalesce }),
+    channel: channelHandler(hub, gate, log, telemetry, { coalesce }, new PeerLimits(config.maxStreamsPerConnection, config.maxConnectionsPerIp)),
     async listRooms() {
       const started = performance.now();
       const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });

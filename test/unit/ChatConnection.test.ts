@@ -35,6 +35,16 @@ describe('ChatConnection, fed events', () => {
     expect(connection.joinedRooms).toEqual([]);
   });
 
+  it('takes each abuse limit on joins as a refused join (SERVER_ROOMS_FULL, ROOM_FULL, ROOM_BUSY)', () => {
+    for (const code of ['SERVER_ROOMS_FULL', 'ROOM_FULL', 'ROOM_BUSY']) {
+      const { connection, events, feed } = fed();
+      connection.join('lobby');
+      feed(errorAbout('lobby', code, ''));
+      expect(connection.joinedRooms).toEqual([]);
+      expect(events.some((e) => e.type === 'error' && e.notice.code === code)).toBe(true);
+    }
+  });
+
   it('ends a rejoin replay when MISSED_EVENTS says everything up to the ack was lost', () => {
     const { connection, events, feed } = fed();
     connection.join('lobby');
