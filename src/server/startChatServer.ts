@@ -1,3 +1,4 @@
+import { experimental, ServerCredentials } from '@grpc/grpc-js';
 import { createServer, Status } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
@@ -17,6 +18,8 @@ import { frameMessages } from './frameMessages.js';
 import { loadDescriptorSet } from './loadDescriptorSet.js';
 import { MAX_WRITE_BYTES } from './sessionWrites.js';
 import { createTerminator } from './terminator.js';
+import { tlsIdentityInterceptor } from './tlsIdentityInterceptor.js';
+import { TlsCertificates } from './TlsCertificates.js';
 
 /**
  * grpc.reflection.v1alpha, which grpcurl before 1.8.8 and other tools still ask
@@ -45,6 +48,12 @@ export interface ChatServer {
    * the final export still has them.
    */
   dispose(): void;
+  /**
+   * Reads the TLS files again (SIGHUP): new connections get the new certificate,
+   * open ones keep theirs. When the files cannot be used it logs why and keeps
+   * the old ones (false); without TLS it does nothing (false).
+   */
+  reloadCertificates(): boolean;
 }
 
 const SERVICE = ChatServiceDefinition.fullName;
@@ -124,8 +133,12 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   health.setStatus('healthy');
   health.setStatus('healthy', SERVICE);
 
-  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
-  log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce });
+  // The interceptor runs without TLS too, so a client can never send the identity itself.
+  const certificates = config.tls && new TlsCertificates(config.tls);
+  const credentials = certificates?.credentials([tlsIdentityInterceptor]) ?? experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), [tlsIdentityInterceptor]);
+  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`, credentials);
+  const tls = config.tls && (config.tls.clientCaFile === undefined ? 'on' : config.tls.requireClientCert ? 'mtls_required' : 'mtls_optional');
+  log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce, tls: tls ?? 'off' });
 
   let drained: Promise<void> | undefined;
   async function drain(): Promise<void> {
@@ -150,5 +163,16 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     hub,
     drain: () => (drained ??= drain()),
     dispose: () => telemetry.dispose(),
+    reloadCertificates() {
+      if (certificates === undefined) return false;
+      try {
+        certificates.reload();
+      } catch (error) {
+        log.error({ event: 'tls_reload_failed', error: (error as Error).message, keeping: 'the certificates loaded before' });
+        return false;
+      }
+      log.info({ event: 'tls_reloaded', certFile: config.tls!.certFile });
+      return true;
+    },
   };
 }
