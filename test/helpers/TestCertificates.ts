@@ -41,9 +41,9 @@ export class TestCertificates {
     return { ca: readFileSync(ca.certFile), ...(identity && { cert: readFileSync(identity.certFile), key: readFileSync(identity.keyFile) }) };
   }
 
-  /** The certificate's serial number as openssl prints it (upper-case hex). */
+  /** The certificate's serial number in upper-case hex without leading zeros (as serialOf gives it). */
   serial(files: CertFiles): string {
-    return this.openssl(['x509', '-in', files.certFile, '-noout', '-serial']).trim().replace(/^serial=/, '');
+    return serialOf(this.openssl(['x509', '-in', files.certFile, '-noout', '-serial']).trim().replace(/^serial=/, ''));
   }
 
   remove(): void {
@@ -68,4 +68,9 @@ export class TestCertificates {
   private openssl(args: string[]): string {
     return execFileSync('/usr/bin/openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
+}
+
+/** A serial number in one form: upper-case hex without leading zeros (openssl and node:tls differ on those). */
+export function serialOf(hex: string): string {
+  return hex.toUpperCase().replace(/^0+(?=.)/, '');
 }
