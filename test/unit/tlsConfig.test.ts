@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readClientTls } from '../../src/client/ClientTls.js';
 import { ConfigError, loadConfig, usage, type ServerConfig } from '../../src/server/config.js';
+import { parseTuiArgs, UsageError } from '../../src/tui/args.js';
 import { TestCertificates } from '../helpers/TestCertificates.js';
 
 const certs = new TestCertificates();
@@ -86,5 +87,28 @@ describe('readClientTls', () => {
     expect(() => readClientTls({ caFile: join(certs.dir, 'nope.pem') })).toThrow(/^the CA file ".*nope.pem" cannot be read: ENOENT/);
     expect(() => readClientTls({ certFile: server.certFile })).toThrow(`a client certificate ("${server.certFile}") needs its key too`);
     expect(() => readClientTls({ keyFile: server.keyFile })).toThrow(`a client key ("${server.keyFile}") needs its certificate too`);
+  });
+});
+
+describe('chat-tui TLS flags', () => {
+  const alice = certs.client(ca, '/CN=alice');
+
+  it('are off by default; --tls alone trusts the system CAs', () => {
+    expect(parseTuiArgs([], {})).not.toHaveProperty('tls');
+    expect(parseTuiArgs(['--tls'], {})).toMatchObject({ tls: { ca: undefined, cert: undefined, key: undefined } });
+  });
+
+  it('--ca reads the CA and implies --tls; --cert/--key read the client certificate, whose CN is the default user', () => {
+    const options = parseTuiArgs(['--ca', ca.certFile, '--cert', alice.certFile, '--key', alice.keyFile], {});
+    if (typeof options === 'string') throw new Error('unexpected');
+    expect(options.tls?.ca?.equals(readFileSync(ca.certFile))).toBe(true);
+    expect(options.tls?.cert?.equals(readFileSync(alice.certFile))).toBe(true);
+    expect(options.user).toBe('alice');
+    expect(parseTuiArgs(['--ca', ca.certFile, '--cert', alice.certFile, '--key', alice.keyFile, '--user', 'al'], {})).toMatchObject({ user: 'al' });
+  });
+
+  it('refuse --cert without --key, and name a file that cannot be read', () => {
+    expect(() => parseTuiArgs(['--cert', alice.certFile], {})).toThrow(new UsageError('--cert and --key go together (a client certificate and its private key)'));
+    expect(() => parseTuiArgs(['--ca', join(certs.dir, 'none.pem')], {})).toThrow(/^the CA file ".*none.pem" cannot be read: ENOENT/);
   });
 });
