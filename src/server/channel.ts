@@ -22,6 +22,8 @@ export interface Gate {
 export interface WriteOptions {
   /** Write what waits in the queue as one FramedWrite (the grpc-js hook is installed). */
   coalesce: boolean;
+  /** tlsIdentityInterceptor runs (TLS is on): the metadata's TLS_USER_KEY is its, not the client's. */
+  tlsIdentity?: boolean;
 }
 
 /**
@@ -30,14 +32,14 @@ export interface WriteOptions {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce }: WriteOptions) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce, tlsIdentity = false }: WriteOptions) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
     context: CallContext,
   ): AsyncGenerator<Uint8Array | FramedWrite, void, undefined> {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
     // The user a verified client certificate names (mTLS); see tlsIdentityInterceptor.
-    const vouched = context.metadata.get(TLS_USER_KEY);
+    const vouched = tlsIdentity ? context.metadata.get(TLS_USER_KEY) : undefined;
     if (vouched === '') throw new ServerError(Status.UNAUTHENTICATED, 'the client certificate has no (single) subject CN to take the user from');
     const session = hub.openSession();
     const started = performance.now();

@@ -1,4 +1,3 @@
-import { experimental, ServerCredentials } from '@grpc/grpc-js';
 import { createServer, Status } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
@@ -117,7 +116,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   const server = observed ? plain.use(tracingMiddleware) : plain;
 
   server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log, telemetry, { coalesce }),
+    channel: channelHandler(hub, gate, log, telemetry, { coalesce, tlsIdentity: config.tls !== undefined }),
     async listRooms() {
       const started = performance.now();
       const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
@@ -133,10 +132,9 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   health.setStatus('healthy');
   health.setStatus('healthy', SERVICE);
 
-  // The interceptor runs without TLS too, so a client can never send the identity itself.
+  // Without TLS no interceptor (nor its cost per message), and the handler reads no identity from the metadata.
   const certificates = config.tls && new TlsCertificates(config.tls);
-  const credentials = certificates?.credentials([tlsIdentityInterceptor]) ?? experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), [tlsIdentityInterceptor]);
-  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`, credentials);
+  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`, certificates?.credentials([tlsIdentityInterceptor]));
   const tls = config.tls && (config.tls.clientCaFile === undefined ? 'on' : config.tls.requireClientCert ? 'mtls_required' : 'mtls_optional');
   log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce, tls: tls ?? 'off' });
 

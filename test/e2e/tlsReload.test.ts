@@ -4,6 +4,7 @@ import { connect } from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ChatClient } from '../../src/client/ChatClient.js';
 import { EventLog } from '../helpers/EventLog.js';
+import { NatsServer } from '../helpers/NatsServer.js';
 import { ServerProcess } from '../helpers/serverProcess.js';
 import { serialOf, TestCertificates } from '../helpers/TestCertificates.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -80,6 +81,35 @@ describe('TLS certificates reloaded on SIGHUP (a real server process)', () => {
     before.session.send('lobby', 'and still');
     await after.waitFor((e) => e.type === 'message' && e.message.content === 'and still', 'a message after the failed reload');
     expect(proc.exit).toBeUndefined();
+  });
+
+  it('with --workers 2, the primary passes SIGHUP on and every worker reloads', async () => {
+    const nats = await NatsServer.start();
+    try {
+      copyFileSync(first.certFile, live.certFile);
+      copyFileSync(first.keyFile, live.keyFile);
+      proc = ServerProcess.spawn(['--workers', '2', '--host', '127.0.0.1', '--port', '0'], {
+        CHAT_NATS_URL: nats.url,
+        CHAT_TLS_CERT_FILE: live.certFile,
+        CHAT_TLS_KEY_FILE: live.keyFile,
+        CHAT_DRAIN_GRACE_MS: '1000',
+      });
+      const port = await proc.port(30_000);
+      expect(await servedSerial(port)).toBe(certs.serial(first));
+      copyFileSync(second.certFile, live.certFile);
+      copyFileSync(second.keyFile, live.keyFile);
+      proc.child.kill('SIGHUP');
+      const reloaded = () => proc!.logs().filter((l) => l.event === 'tls_reloaded').map((l) => l.worker);
+      await waitFor(() => reloaded().length === 2, { timeoutMs: 10_000, what: 'both workers to log tls_reloaded' });
+      expect(reloaded().sort()).toEqual([1, 2]);
+      // node:cluster hands connections to the workers in turn: a few fresh ones reach both.
+      for (let i = 0; i < 4; i++) expect(await servedSerial(port)).toBe(certs.serial(second));
+      proc.child.kill('SIGTERM');
+      expect((await proc.waitExit(20_000)).code).toBe(0);
+    } finally {
+      await proc?.kill();
+      await nats.stop();
+    }
   });
 
   it('stops start-up naming a TLS file that cannot be read', async () => {
