@@ -1,8 +1,9 @@
-import { connectivityState } from '@grpc/grpc-js';
+import { connectivityState, credentials } from '@grpc/grpc-js';
 import { createChannel, createClientFactory, type Channel } from 'nice-grpc';
 import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
+import type { ClientTls } from './ClientTls.js';
 
 export interface ChatClientOptions {
   /** Ping the server after this much idle time, to notice a dead connection. */
@@ -15,6 +16,8 @@ export interface ChatClientOptions {
    * without one it only adds a step to every message.
    */
   telemetry?: boolean;
+  /** Connect over TLS (see ClientTls); none: plaintext. */
+  tls?: ClientTls;
 }
 
 /** A connection to a chat server; open any number of sessions (streams) on it. */
@@ -30,7 +33,8 @@ export class ChatClient {
     readonly address: string,
     options: ChatClientOptions = {},
   ) {
-    this.channel = createChannel(address, undefined, {
+    const tls = options.tls && credentials.createSsl(options.tls.ca ?? null, options.tls.key ?? null, options.tls.cert ?? null);
+    this.channel = createChannel(address, tls, {
       'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
       'grpc.keepalive_permit_without_calls': 1,

@@ -9,6 +9,7 @@ import type { ConnectionEvent, ConnectionState } from './ConnectionEvent.js';
 import { PendingSends } from './PendingSends.js';
 import { RoomTracker } from './RoomTracker.js';
 import { streamEnd } from './streamEnd.js';
+import { tlsHint } from './tlsHint.js';
 
 export interface ChatConnectionOptions {
   /**
@@ -215,6 +216,8 @@ export class ChatConnection {
       return { fatal: false, text: 'the server ended the stream' };
     } catch (error) {
       const end = streamEnd(error);
+      const hint = tlsHint(end.text, this.options.client?.tls !== undefined);
+      if (hint !== undefined) end.text += ` (${hint})`;
       if (end.oversized) {
         const refused = this.pending.refuseLargest(end.text);
         if (refused !== undefined) this.emit(refused);

@@ -6,10 +6,12 @@ import { InvalidRequestError, RoomRequestError, ServerShutdownError, SlowConsume
 import type { Admission } from '../domain/Backpressure.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
+import { asVouchedUser } from './asVouchedUser.js';
 import type { ChatTelemetry } from './ChatTelemetry.js';
 import type { FramedWrite } from './FramedWrite.js';
 import type { PeerLimits } from './PeerLimits.js';
 import { sessionWrites } from './sessionWrites.js';
+import { TLS_USER_KEY } from './tlsIdentityInterceptor.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
 /** Whether the server still takes new streams. */
@@ -21,6 +23,8 @@ export interface Gate {
 export interface WriteOptions {
   /** Write what waits in the queue as one FramedWrite (the grpc-js hook is installed). */
   coalesce: boolean;
+  /** tlsIdentityInterceptor runs (TLS is on): the metadata's TLS_USER_KEY is its, not the client's. */
+  tlsIdentity?: boolean;
 }
 
 /**
@@ -29,12 +33,15 @@ export interface WriteOptions {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce }: WriteOptions, peers: PeerLimits) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce, tlsIdentity = false }: WriteOptions, peers: PeerLimits) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
     context: CallContext,
   ): AsyncGenerator<Uint8Array | FramedWrite, void, undefined> {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
+    // The user a verified client certificate names (mTLS); see tlsIdentityInterceptor.
+    const vouched = tlsIdentity ? context.metadata.get(TLS_USER_KEY) : undefined;
+    if (vouched === '') throw new ServerError(Status.UNAUTHENTICATED, 'the client certificate has no (single) subject CN to take the user from');
     const admitted = peers.open(context.peer);
     if (typeof admitted !== 'function') {
       telemetry.refused(admitted.limit);
@@ -51,7 +58,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
 
     const cancel = () => session.queue.abort(context.signal.reason);
     context.signal.addEventListener('abort', cancel, { once: true });
-    readRequests(hub, session, requests, telemetry, telemetry.streamContext()).then(
+    readRequests(hub, session, requests, telemetry, telemetry.streamContext(), vouched).then(
       () => {
         hub.closeSession(session);
         session.queue.close();
@@ -97,10 +104,12 @@ async function readRequests(
   requests: AsyncIterable<ClientEnvelope>,
   telemetry: ChatTelemetry,
   stream: Context | undefined,
+  vouched: string | undefined,
 ): Promise<void> {
   /** Publishes to shared rooms on their way to the owner (a stream does not wait for each; see applyShared). */
   const inFlight = new Set<Promise<void>>();
-  for await (const envelope of requests) {
+  for await (const received of requests) {
+    const envelope = vouched === undefined ? received : asVouchedUser(received, vouched);
     // Backpressure: a request waits, unread behind it, while its room or the
     // server is behind, or while its own stream is; HTTP/2 flow control then
     // slows the client down instead of anyone's queue growing.

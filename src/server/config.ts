@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import type { Limits } from '../domain/limits.js';
 import { MAX_WORKERS, settings } from './settings.js';
@@ -31,6 +33,18 @@ export interface ServerConfig {
   natsReplicas: number;
   /** How long a node's heartbeat and a room owner's lease last unrenewed. */
   nodeTtlMs: number;
+  /** Serve TLS with these files (CHAT_TLS_*); none: plaintext. */
+  tls?: TlsFiles;
+}
+
+/** The PEM files TLS is served with; read at start and again on SIGHUP. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** CA whose client certificates are verified (mTLS); a verified one binds the stream to its subject CN. */
+  clientCaFile?: string;
+  /** Refuse connections without a client certificate the CA signed (default: let them in, unbound). */
+  requireClientCert?: boolean;
 }
 
 /** A setting has a value it cannot take; the message names both and what is allowed. */
@@ -148,7 +162,52 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     natsServers: natsServers(env.CHAT_NATS_URL),
     natsReplicas: n('natsReplicas'),
     nodeTtlMs: n('nodeTtlMs'),
+    tls: tlsFiles(env),
   };
+}
+
+/** CHAT_TLS_CERT_FILE and CHAT_TLS_KEY_FILE (both or neither), CHAT_TLS_CLIENT_CA_FILE, CHAT_TLS_REQUIRE_CLIENT_CERT; checked by loading them. */
+function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const [certFile, keyFile, clientCaFile] = [env.CHAT_TLS_CERT_FILE, env.CHAT_TLS_KEY_FILE, env.CHAT_TLS_CLIENT_CA_FILE].map((v) => v?.trim() || undefined);
+  const require = env.CHAT_TLS_REQUIRE_CLIENT_CERT?.trim() || '0';
+  if (require !== '0' && require !== '1') throw new ConfigError(`CHAT_TLS_REQUIRE_CLIENT_CERT="${require}" is not allowed: expected 0 or 1`);
+  if (certFile === undefined && keyFile === undefined) {
+    const stray = clientCaFile !== undefined ? 'CHAT_TLS_CLIENT_CA_FILE' : require === '1' ? 'CHAT_TLS_REQUIRE_CLIENT_CERT=1' : undefined;
+    if (stray) throw new ConfigError(`${stray} needs TLS: set CHAT_TLS_CERT_FILE and CHAT_TLS_KEY_FILE too`);
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ConfigError(`TLS needs both CHAT_TLS_CERT_FILE and CHAT_TLS_KEY_FILE: ${certFile === undefined ? `CHAT_TLS_KEY_FILE="${keyFile}" is set, CHAT_TLS_CERT_FILE is not` : `CHAT_TLS_CERT_FILE="${certFile}" is set, CHAT_TLS_KEY_FILE is not`}`);
+  }
+  if (require === '1' && clientCaFile === undefined) throw new ConfigError('CHAT_TLS_REQUIRE_CLIENT_CERT=1 needs CHAT_TLS_CLIENT_CA_FILE (the CA client certificates are checked against)');
+  const files: TlsFiles = { certFile, keyFile, clientCaFile, requireClientCert: require === '1' };
+  try {
+    readTlsFiles(files);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return files;
+}
+
+/** The PEM contents of `files`, checked by building a TLS context from them; the Error names what cannot be read or used. */
+export function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer; ca: Buffer | undefined } {
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`${name}="${file}" cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const cert = read('CHAT_TLS_CERT_FILE', files.certFile);
+  const key = read('CHAT_TLS_KEY_FILE', files.keyFile);
+  const ca = files.clientCaFile === undefined ? undefined : read('CHAT_TLS_CLIENT_CA_FILE', files.clientCaFile);
+  try {
+    createSecureContext({ cert, key, ca });
+  } catch (error) {
+    const names = `CHAT_TLS_CERT_FILE="${files.certFile}", CHAT_TLS_KEY_FILE="${files.keyFile}"${ca ? `, CHAT_TLS_CLIENT_CA_FILE="${files.clientCaFile}"` : ''}`;
+    throw new Error(`${names} are not a PEM certificate and its private key${ca ? ' and a PEM CA' : ''}: ${(error as Error).message}`);
+  }
+  return { cert, key, ca };
 }
 
 /** CHAT_NATS_URL: comma-separated nats:// URLs (or host:port); unset or empty: no backplane. */
@@ -190,6 +249,10 @@ export function usage(): string {
     ...rows,
     `  ${'CHAT_LOG_LEVEL'.padEnd(30)} ${'info'.padEnd(9)} ${LOG_LEVELS.join('|')}`,
     `  ${'CHAT_NATS_URL'.padEnd(30)} ${'(none)'.padEnd(9)} NATS servers (comma-separated nats://host:port) to share rooms with other servers through JetStream`,
+    `  ${'CHAT_TLS_CERT_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} PEM certificate chain to serve TLS with (with CHAT_TLS_KEY_FILE; reloaded on SIGHUP)`,
+    `  ${'CHAT_TLS_KEY_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} PEM private key of CHAT_TLS_CERT_FILE`,
+    `  ${'CHAT_TLS_CLIENT_CA_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} PEM CA to verify client certificates with (mTLS): a verified one binds the stream to its subject CN`,
+    `  ${'CHAT_TLS_REQUIRE_CLIENT_CERT'.padEnd(30)} ${'0'.padEnd(9)} 1: refuse connections without a client certificate from CHAT_TLS_CLIENT_CA_FILE`,
     '',
   ].join('\n');
 }

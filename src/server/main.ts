@@ -23,6 +23,8 @@ if (config === 'help') {
 if (config.workers > 1 && cluster.isPrimary) {
   // The primary serves nothing itself, so it starts no telemetry: each worker does.
   const [{ runWorkers }, { pino }] = await Promise.all([import('./runWorkers.js'), import('pino')]);
+  // Each worker serves TLS with its own copy of the certificates: each reloads them.
+  if (config.tls) process.on('SIGHUP', () => Object.values(cluster.workers ?? {}).forEach((w) => w?.process.kill('SIGHUP')));
   const result = await runWorkers({ count: config.workers, log: pino({ level: config.logLevel }) });
   if (result.error !== undefined) process.stderr.write(`chat-grpc: ${result.error}\n`);
   process.exit(result.code);
@@ -56,4 +58,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       );
   });
 }
+// SIGHUP reloads the TLS certificates (without TLS it keeps its default: the process ends).
+if (config.tls) process.on('SIGHUP', () => void started.then((server) => server.reloadCertificates()));
 await started;

@@ -18,6 +18,8 @@ import { loadDescriptorSet } from './loadDescriptorSet.js';
 import { PeerLimits } from './PeerLimits.js';
 import { MAX_WRITE_BYTES } from './sessionWrites.js';
 import { createTerminator } from './terminator.js';
+import { tlsIdentityInterceptor } from './tlsIdentityInterceptor.js';
+import { TlsCertificates } from './TlsCertificates.js';
 
 /**
  * grpc.reflection.v1alpha, which grpcurl before 1.8.8 and other tools still ask
@@ -46,6 +48,12 @@ export interface ChatServer {
    * the final export still has them.
    */
   dispose(): void;
+  /**
+   * Reads the TLS files again (SIGHUP): new connections get the new certificate,
+   * open ones keep theirs. When the files cannot be used it logs why and keeps
+   * the old ones (false); without TLS it does nothing (false).
+   */
+  reloadCertificates(): boolean;
 }
 
 const SERVICE = ChatServiceDefinition.fullName;
@@ -109,7 +117,7 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   const server = observed ? plain.use(tracingMiddleware) : plain;
 
   server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log, telemetry, { coalesce }, new PeerLimits(config.maxStreamsPerConnection, config.maxConnectionsPerIp)),
+    channel: channelHandler(hub, gate, log, telemetry, { coalesce, tlsIdentity: config.tls !== undefined }, new PeerLimits(config.maxStreamsPerConnection, config.maxConnectionsPerIp)),
     async listRooms() {
       const started = performance.now();
       const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });
@@ -125,8 +133,11 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   health.setStatus('healthy');
   health.setStatus('healthy', SERVICE);
 
-  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
-  log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce });
+  // Without TLS no interceptor (nor its cost per message), and the handler reads no identity from the metadata.
+  const certificates = config.tls && new TlsCertificates(config.tls);
+  const port = await server.listen(`${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`, certificates?.credentials([tlsIdentityInterceptor]));
+  const tls = config.tls && (config.tls.clientCaFile === undefined ? 'on' : config.tls.requireClientCert ? 'mtls_required' : 'mtls_optional');
+  log.info({ event: worker === undefined ? 'listening' : 'worker_listening', host: config.host, port, coalescedWrites: coalesce, tls: tls ?? 'off' });
 
   let drained: Promise<void> | undefined;
   async function drain(): Promise<void> {
@@ -151,5 +162,16 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
     hub,
     drain: () => (drained ??= drain()),
     dispose: () => telemetry.dispose(),
+    reloadCertificates() {
+      if (certificates === undefined) return false;
+      try {
+        certificates.reload();
+      } catch (error) {
+        log.error({ event: 'tls_reload_failed', error: (error as Error).message, keeping: 'the certificates loaded before' });
+        return false;
+      }
+      log.info({ event: 'tls_reloaded', certFile: config.tls!.certFile });
+      return true;
+    },
   };
 }

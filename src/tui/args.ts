@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Addresses } from '../client/Addresses.js';
+import { type ClientTls, readClientTls } from '../client/ClientTls.js';
 
 /** What chat-tui was asked to do. */
 export interface TuiOptions {
@@ -13,6 +15,8 @@ export interface TuiOptions {
   plain: boolean;
   /** Send traces and metrics over OTLP (to OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318). */
   otel: boolean;
+  /** Connect over TLS with this CA and client certificate (--tls, --ca, --cert, --key); none: plaintext. */
+  tls?: ClientTls;
 }
 
 export const USAGE = `Usage: chat-tui [options]
@@ -31,6 +35,11 @@ Options:
   --history N         recent messages to show on joining (default 50)
   --plain             line mode: one line per event, stdin lines are messages
                       or /commands (also whenever stdout is not a terminal)
+  --tls               connect over TLS, trusting the system's CAs
+  --ca FILE           ...or the CA in this PEM file (implies --tls)
+  --cert FILE         a client certificate (PEM) for a server that asks for one (mTLS;
+  --key FILE          the server takes your user id from its CN, and so does --user's
+                      default); both, with --tls
   --otel              send traces and metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
                       (else http://localhost:4318); the OTEL_* variables alone do too
   --help              this text
@@ -58,6 +67,10 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
         history: { type: 'string' },
         plain: { type: 'boolean', default: false },
         otel: { type: 'boolean', default: false },
+        tls: { type: 'boolean', default: false },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -70,7 +83,21 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
   const history = values.history === undefined ? 50 : Number(values.history);
   if (!Number.isInteger(history) || history < 0 || history > 1000) throw new UsageError(`--history must be a whole number from 0 to 1000, not "${values.history}"`);
   const servers = serversFrom(values.server, env);
-  return { servers, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel };
+  const tls = tlsFrom(values);
+  // The server takes the user from the certificate's CN: by default, so does chat-tui.
+  const user = values.user ?? (tls?.cert && commonName(tls.cert));
+  return { servers, name: values.name, user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel, ...(tls && { tls }) };
+}
+
+/** --tls, --ca, --cert, --key: read now, so a file that cannot be read stops chat-tui at once. */
+function tlsFrom({ tls, ca, cert, key }: { tls: boolean; ca?: string; cert?: string; key?: string }): ClientTls | undefined {
+  if (!tls && ca === undefined && cert === undefined && key === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together (a client certificate and its private key)');
+  try {
+    return readClientTls({ caFile: ca, certFile: cert, keyFile: key });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/;
@@ -87,6 +114,15 @@ function serversFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string[]
   const bad = servers.find((server) => !HOST_PORT.test(server));
   if (bad !== undefined) throw new UsageError(`--server must be HOST:PORT, not "${bad}"`);
   return servers;
+}
+
+/** The subject CN of a PEM certificate, if it has one (and it parses). */
+function commonName(pem: Buffer): string | undefined {
+  try {
+    return /^CN=(.+)$/m.exec(new X509Certificate(pem).subject)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** A user id from a display name: lower case, letters, digits, dot, dash and underscore. */

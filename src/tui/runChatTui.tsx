@@ -37,7 +37,7 @@ async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined
     identity: { userId: options.user ?? userIdFrom(name), displayName: name },
     history: options.history,
     // Notice a dead connection in seconds, not the library's default half-minute.
-    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000, telemetry },
+    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000, telemetry, tls: options.tls },
   });
   for (const room of rooms) connection.join(room);
 

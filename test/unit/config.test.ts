@@ -292,7 +292,7 @@ describe('usage', () => {
 
   it('lists no variable that loadConfig does not read', () => {
     const listed = text.match(/\bCHAT_[A-Z_]+/g) ?? [];
-    const known = new Set([...settings.map((s) => s.env), 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL', 'CHAT_NATS_URL']);
+    const known = new Set([...settings.map((s) => s.env), 'CHAT_GRPC_HOST', 'CHAT_LOG_LEVEL', 'CHAT_NATS_URL', 'CHAT_TLS_CERT_FILE', 'CHAT_TLS_KEY_FILE', 'CHAT_TLS_CLIENT_CA_FILE', 'CHAT_TLS_REQUIRE_CLIENT_CERT']);
     for (const name of listed) expect(known).toContain(name);
   });
 });
