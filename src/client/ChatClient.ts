@@ -3,6 +3,7 @@ import { createChannel, createClientFactory, type Channel } from 'nice-grpc';
 import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
+import { type TokenCallOptions, tokenMiddleware, type TokenSource } from './TokenSource.js';
 
 export interface ChatClientOptions {
   /** Ping the server after this much idle time, to notice a dead connection. */
@@ -15,6 +16,12 @@ export interface ChatClientOptions {
    * without one it only adds a step to every message.
    */
   telemetry?: boolean;
+  /**
+   * For a server with auth on: the JWT sent as `authorization: Bearer` on every
+   * call, or a function returning the current one; each stream refreshes it
+   * (RefreshToken) before its exp when the function gives a new one.
+   */
+  token?: TokenSource;
 }
 
 /** A connection to a chat server; open any number of sessions (streams) on it. */
@@ -23,7 +30,8 @@ export class ChatClient {
   private readonly sessions = new Set<ChatSession>();
   private closed = false;
   /** The generated nice-grpc client, for calls this class does not wrap. */
-  readonly rpc: ChatServiceClient;
+  readonly rpc: ChatServiceClient<TokenCallOptions>;
+  private readonly token: TokenSource | undefined;
 
   constructor(
     /** host:port of the server. */
@@ -38,13 +46,14 @@ export class ChatClient {
       // JoinAck) would then wait on window updates. 4 MiB lets it flow.
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
-    const factory = createClientFactory();
-    this.rpc = (options.telemetry ? factory.use(openTelemetryClientMiddleware()) : factory).create(ChatServiceDefinition, this.channel);
+    const traced = options.telemetry ? createClientFactory().use(openTelemetryClientMiddleware()) : createClientFactory();
+    this.token = options.token;
+    this.rpc = (options.token === undefined ? traced : traced.use(tokenMiddleware(options.token))).create(ChatServiceDefinition, this.channel);
   }
 
   /** Opens a Channel stream speaking as `identity`. */
   openSession(identity: Identity): ChatSession {
-    const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session));
+    const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session), this.token);
     this.sessions.add(session);
     return session;
   }

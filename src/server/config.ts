@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Limits } from '../domain/limits.js';
+import { type AuthConfig, authConfig } from './authConfig.js';
 import { MAX_WORKERS, settings } from './settings.js';
 
 /** Everything the server is started with. */
@@ -27,6 +28,12 @@ export interface ServerConfig {
   natsReplicas: number;
   /** How long a node's heartbeat and a room owner's lease last unrenewed. */
   nodeTtlMs: number;
+  /** Token auth (CHAT_AUTH_*); undefined: off, every call is served as before. It carries the four auth numbers below. */
+  auth: AuthConfig | undefined;
+  authClockToleranceS: number;
+  authExpiryNoticeS: number;
+  authJwksCacheMs: number;
+  authJwksTimeoutMs: number;
 }
 
 /** A setting has a value it cannot take; the message names both and what is allowed. */
@@ -120,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
   if (limits.queueBudgetBytes < limits.queueBytes) {
     throw new ConfigError(`CHAT_QUEUE_BUDGET_BYTES=${limits.queueBudgetBytes} must be at least CHAT_QUEUE_BYTES=${limits.queueBytes} (one stream's bound)`);
   }
+  const authNumbers = { authClockToleranceS: n('authClockToleranceS'), authExpiryNoticeS: n('authExpiryNoticeS'), authJwksCacheMs: n('authJwksCacheMs'), authJwksTimeoutMs: n('authJwksTimeoutMs') };
   return {
     host,
     port: n('port'),
@@ -136,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     natsServers: natsServers(env.CHAT_NATS_URL),
     natsReplicas: n('natsReplicas'),
     nodeTtlMs: n('nodeTtlMs'),
+    ...authNumbers,
+    auth: authConfig(env, authNumbers),
   };
 }
 
@@ -178,6 +188,13 @@ export function usage(): string {
     ...rows,
     `  ${'CHAT_LOG_LEVEL'.padEnd(30)} ${'info'.padEnd(9)} ${LOG_LEVELS.join('|')}`,
     `  ${'CHAT_NATS_URL'.padEnd(30)} ${'(none)'.padEnd(9)} NATS servers (comma-separated nats://host:port) to share rooms with other servers through JetStream`,
+    `  ${'CHAT_AUTH_HS256_SECRET'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: verify HS256 JWTs with this secret (at least 32 bytes); one key source turns auth on`,
+    `  ${'CHAT_AUTH_HS256_SECRET_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: the HS256 secret read from this file`,
+    `  ${'CHAT_AUTH_PUBLIC_KEY_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: verify RS*/PS*/ES*/EdDSA JWTs with this PEM public key or certificate`,
+    `  ${'CHAT_AUTH_JWKS'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: a JWK set file, or an https:// URL fetched and cached (needs CHAT_AUTH_AUDIENCE)`,
+    `  ${'CHAT_AUTH_ISSUER'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: required iss`,
+    `  ${'CHAT_AUTH_AUDIENCE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: required aud (comma-separated: any of them)`,
+    `  ${'CHAT_AUTH_NAME_CLAIM'.padEnd(30)} ${'name'.padEnd(9)} token auth: the claim holding the display name (the stream's user id is sub)`,
     '',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Addresses } from '../client/Addresses.js';
+import type { TokenSource } from '../client/TokenSource.js';
 
 /** What chat-tui was asked to do. */
 export interface TuiOptions {
@@ -13,6 +14,8 @@ export interface TuiOptions {
   plain: boolean;
   /** Send traces and metrics over OTLP (to OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318). */
   otel: boolean;
+  /** For a server with auth on: --token, --token-file (read again for each call and refresh) or CHAT_TOKEN. */
+  token?: TokenSource;
 }
 
 export const USAGE = `Usage: chat-tui [options]
@@ -33,6 +36,11 @@ Options:
                       or /commands (also whenever stdout is not a terminal)
   --otel              send traces and metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
                       (else http://localhost:4318); the OTEL_* variables alone do too
+  --token JWT         for a server with auth on: the token sent with every call (also
+                      CHAT_TOKEN, which keeps it out of the process list); your user
+                      id and name then come from its sub and name claims
+  --token-file PATH   the token read from this file, again before it expires: whatever
+                      rewrites the file with a new token keeps the session alive
   --help              this text
   --version           the version
 
@@ -58,6 +66,8 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
         history: { type: 'string' },
         plain: { type: 'boolean', default: false },
         otel: { type: 'boolean', default: false },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -70,7 +80,31 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
   const history = values.history === undefined ? 50 : Number(values.history);
   if (!Number.isInteger(history) || history < 0 || history > 1000) throw new UsageError(`--history must be a whole number from 0 to 1000, not "${values.history}"`);
   const servers = serversFrom(values.server, env);
-  return { servers, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel };
+  const token = tokenFrom(values.token, values['token-file'], env);
+  return { servers, name: values.name, user: values.user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel, token };
+}
+
+/** --token, else --token-file (read now, to fail early, and at each use), else CHAT_TOKEN. */
+function tokenFrom(flag: string | undefined, file: string | undefined, env: NodeJS.ProcessEnv): TokenSource | undefined {
+  if (flag !== undefined && file !== undefined) throw new UsageError('--token and --token-file are both given: use one');
+  if (flag !== undefined) {
+    if (flag.trim() === '') throw new UsageError('--token is empty');
+    return flag.trim();
+  }
+  if (file !== undefined) {
+    const read = () => {
+      const token = readFileSync(file, 'utf8').trim();
+      if (token === '') throw new Error(`${file} is empty`);
+      return token;
+    };
+    try {
+      read();
+    } catch (error) {
+      throw new UsageError(`--token-file: ${(error as Error).message}`);
+    }
+    return read;
+  }
+  return env.CHAT_TOKEN?.trim() || undefined;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/;

@@ -1,6 +1,6 @@
 import { afterEach } from '@jest/globals';
 import { pino, type Logger } from 'pino';
-import { ChatClient } from '../../src/client/ChatClient.js';
+import { ChatClient, type ChatClientOptions } from '../../src/client/ChatClient.js';
 import type { Identity } from '../../src/client/ChatSession.js';
 import type { Limits } from '../../src/domain/limits.js';
 import { loadConfig, type ServerConfig } from '../../src/server/config.js';
@@ -52,8 +52,8 @@ export class TestServer {
   }
 
   /** A new connection to the server, closed by stop(). */
-  client(): ChatClient {
-    const client = new ChatClient(this.address);
+  client(options?: ChatClientOptions): ChatClient {
+    const client = new ChatClient(this.address, options);
     this.clients.push(client);
     return client;
   }
