@@ -7,6 +7,7 @@ import { loadConfig, type ServerConfig } from '../../src/server/config.js';
 import type { EventLog } from '../helpers/EventLog.js';
 import { serverPerTest, type TestServer } from '../helpers/testServer.js';
 import { AUDIENCE, ISSUER, SECRET, Tokens } from '../helpers/Tokens.js';
+import { loggedConnection, quick } from '../helpers/loggedConnection.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /** The auth part of a configuration made from these CHAT_AUTH_* variables, as `npm start` would read them. */
@@ -149,6 +150,27 @@ describe('token auth', () => {
       log.session.send('general', 'still here');
       await log.waitFor((e) => e.type === 'message' && e.message.content === 'still here', 'the own copy');
       expect(issued).toBeGreaterThan(0);
+    });
+
+    it('a ChatConnection whose token ran out unrefreshed reconnects with the function’s next token and resumes', async () => {
+      const t = await hs256();
+      const first = await tokens.hs256({ sub: 'alice', expIn: 2 });
+      const exp = Number(JSON.parse(Buffer.from(first.split('.')[1]!, 'base64url').toString()).exp) * 1000;
+      // A source that rotates late: the old token until half a second past its exp.
+      const source = async () => (Date.now() < exp + 500 ? first : tokens.hs256({ sub: 'alice', expIn: 60 }));
+      const bob = await joined(t, await tokens.hs256({ sub: 'bob' }));
+      const alice = loggedConnection({ address: t.address, identity: { userId: 'alice' }, backoff: quick, client: { token: source } });
+      try {
+        alice.connection.join('general');
+        await alice.joined('general');
+        await waitFor(() => alice.states().includes('reconnecting'), { timeoutMs: 5000, what: 'the stream to end at exp' });
+        await waitFor(() => alice.states().at(-1) === 'connected' && Date.now() > exp + 500, { timeoutMs: 5000, what: 'a reconnect with the new token' });
+        alice.connection.send('general', 'back');
+        await bob.waitFor((e) => e.type === 'message' && e.message.content === 'back', 'alice’s message after the reconnect');
+        expect(alice.stateLog().find((s) => s.kind === 'closed')).toBeUndefined();
+      } finally {
+        await alice.connection.close(500);
+      }
     });
 
     it('a refresh for another sub ends the stream PERMISSION_DENIED, an invalid one UNAUTHENTICATED', async () => {
