@@ -124,6 +124,8 @@ describe('token auth', () => {
       const log = await joined(t, token);
       const notice = await log.waitFor((e) => e.type === 'notice' && e.notice.code === 'TOKEN_EXPIRING', 'TOKEN_EXPIRING', 5000);
       const noticedAt = Date.now();
+      // CHAT_AUTH_EXPIRY_NOTICE_S=1: no earlier than a second before exp (the timer's slack aside).
+      expect(noticedAt).toBeGreaterThanOrEqual(exp - 1000 - 50);
       expect(noticedAt).toBeLessThan(exp);
       expect(notice.type === 'notice' && notice.notice.message).toContain(new Date(exp).toISOString());
       const end = await log.waitEnd(5000);
@@ -197,6 +199,34 @@ describe('token auth', () => {
       } finally {
         channel.close();
       }
+    });
+  });
+
+  describe('with CHAT_AUTH_CLOCK_TOLERANCE_S=2', () => {
+    it('refuses a token 2 s past exp, takes one less than 2 s past, and ends its stream 2 s after exp', async () => {
+      const t = await start({ auth: auth({ CHAT_AUTH_HS256_SECRET: SECRET, CHAT_AUTH_CLOCK_TOLERANCE_S: '2' }) });
+      const late = open(t, await tokens.hs256({ sub: 'bob', exp: Math.floor(Date.now() / 1000) - 2 }));
+      late.session.join('general');
+      expect((await late.waitEnd()).details).toMatch(/^TOKEN_EXPIRED: /);
+      // exp is this second: past by less than one when verified.
+      const token = await tokens.hs256({ sub: 'alice', expIn: 0 });
+      const exp = Number(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp) * 1000;
+      const log = await joined(t, token);
+      const end = await log.waitEnd(5000);
+      expect(Date.now()).toBeGreaterThanOrEqual(exp + 2000);
+      expect(end.details).toMatch(/^TOKEN_EXPIRED: /);
+    });
+  });
+
+  describe('with CHAT_AUTH_NAME_CLAIM=preferred_username', () => {
+    it('names the stream by that claim, and by the join’s display_name when the token has none', async () => {
+      const t = await start({ auth: auth({ CHAT_AUTH_HS256_SECRET: SECRET, CHAT_AUTH_NAME_CLAIM: 'preferred_username' }) });
+      const alice = await joined(t, await tokens.hs256({ sub: 'alice', name: 'ignored', preferred_username: 'Al' }));
+      const bob = t.open({ userId: '', displayName: 'Bobby' }, t.client({ token: await tokens.hs256({ sub: 'bob' }) }));
+      bob.session.join('general');
+      const ack = await bob.joined('general');
+      expect(ack.members).toEqual(expect.arrayContaining([{ userId: 'alice', displayName: 'Al' }, { userId: 'bob', displayName: 'Bobby' }]));
+      expect(alice.events.length).toBeGreaterThan(0);
     });
   });
 
