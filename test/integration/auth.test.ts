@@ -189,6 +189,15 @@ describe('token auth', () => {
       expect(bobEnd.details).toMatch(/^TOKEN_EXPIRED: /);
     });
 
+    it('refreshes count against the stream’s rate: over it, a RATE_LIMITED notice and the token stays', async () => {
+      const t = await start({ auth: auth({ CHAT_AUTH_HS256_SECRET: SECRET }), limits: { ratePerSecond: 1, rateBurst: 1 } });
+      const alice = await joined(t, await tokens.hs256({ sub: 'alice' }));
+      alice.session.refresh(await tokens.hs256({ sub: 'alice', expIn: 120 }));
+      const notice = await alice.error('RATE_LIMITED');
+      expect(notice.message).toContain('the refresh was not applied');
+      expect(alice.end).toBeUndefined();
+    });
+
     it('health stays open without a token', async () => {
       const t = await hs256();
       const { createChannel, createClient } = await import('nice-grpc');
