@@ -4,6 +4,7 @@ import { openTelemetryClientMiddleware } from 'nice-grpc-opentelemetry';
 import { ChatServiceDefinition, type ChatServiceClient, type RoomInfo } from '../../gen/chat/v1/chat.js';
 import { ChatSession, type Identity } from './ChatSession.js';
 import type { ClientTls } from './ClientTls.js';
+import { type TokenCallOptions, tokenMiddleware, type TokenSource } from './TokenSource.js';
 
 export interface ChatClientOptions {
   /** Ping the server after this much idle time, to notice a dead connection. */
@@ -18,6 +19,12 @@ export interface ChatClientOptions {
   telemetry?: boolean;
   /** Connect over TLS (see ClientTls); none: plaintext. */
   tls?: ClientTls;
+  /**
+   * For a server with auth on: the JWT sent as `authorization: Bearer` on every
+   * call, or a function returning the current one; each stream refreshes it
+   * (RefreshToken) before its exp when the function gives a new one.
+   */
+  token?: TokenSource;
 }
 
 /** A connection to a chat server; open any number of sessions (streams) on it. */
@@ -26,7 +33,8 @@ export class ChatClient {
   private readonly sessions = new Set<ChatSession>();
   private closed = false;
   /** The generated nice-grpc client, for calls this class does not wrap. */
-  readonly rpc: ChatServiceClient;
+  readonly rpc: ChatServiceClient<TokenCallOptions>;
+  private readonly token: TokenSource | undefined;
 
   constructor(
     /** host:port of the server. */
@@ -42,13 +50,14 @@ export class ChatClient {
       // JoinAck) would then wait on window updates. 4 MiB lets it flow.
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
-    const factory = createClientFactory();
-    this.rpc = (options.telemetry ? factory.use(openTelemetryClientMiddleware()) : factory).create(ChatServiceDefinition, this.channel);
+    const traced = options.telemetry ? createClientFactory().use(openTelemetryClientMiddleware()) : createClientFactory();
+    this.token = options.token;
+    this.rpc = (options.token === undefined ? traced : traced.use(tokenMiddleware(options.token))).create(ChatServiceDefinition, this.channel);
   }
 
   /** Opens a Channel stream speaking as `identity`. */
   openSession(identity: Identity): ChatSession {
-    const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session));
+    const session = new ChatSession(this.rpc, identity, () => this.sessions.delete(session), this.token);
     this.sessions.add(session);
     return session;
   }

@@ -216,6 +216,8 @@ export class ChatConnection {
       return { fatal: false, text: 'the server ended the stream' };
     } catch (error) {
       const end = streamEnd(error);
+      // A token function gives the next connect its current token: a stream whose token ran out unrefreshed reconnects and resumes.
+      if (end.text.startsWith('UNAUTHENTICATED: TOKEN_EXPIRED') && typeof this.options.client?.token === 'function') return { ...end, fatal: false };
       const hint = tlsHint(end.text, this.options.client?.tls !== undefined);
       if (hint !== undefined) end.text += ` (${hint})`;
       if (end.oversized) {

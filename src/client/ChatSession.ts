@@ -3,6 +3,8 @@ import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from
 import type { ChatServiceClient, ClientEnvelope, DeepPartial } from '../../gen/chat/v1/chat.js';
 import { AsyncQueue } from '../lib/AsyncQueue.js';
 import { type ChatEvent, toChatEvents } from './ChatEvent.js';
+import { TokenRefresher } from './TokenRefresher.js';
+import type { TokenCallOptions, TokenSource } from './TokenSource.js';
 
 const tracer = trace.getTracer('chat-grpc-client');
 
@@ -35,13 +37,24 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
   /** chat.send spans waiting for their own copy, by client_msg_id. */
   private readonly sending = new Map<string, Span>();
 
+  /** Refreshes the stream's token before it expires (a token function only: a fixed token cannot change). */
+  private readonly refresher: TokenRefresher | undefined;
+
   constructor(
-    client: ChatServiceClient,
+    client: ChatServiceClient<TokenCallOptions>,
     /** Who this session speaks as. */
     readonly identity: Identity,
     private readonly onEnd: () => void = () => {},
+    token?: TokenSource,
   ) {
-    this.responses = client.channel(this.outbox, { signal: this.controller.signal });
+    const refresher = typeof token === 'function' ? new TokenRefresher(token, (fresh) => this.refresh(fresh)) : undefined;
+    this.refresher = refresher;
+    this.responses = client.channel(this.outbox, { signal: this.controller.signal, onToken: refresher && ((sent) => refresher.started(sent)) });
+  }
+
+  /** Replaces the stream's token (RefreshToken); the session does it on its own with a token function. */
+  refresh(token: string): void {
+    this.envelope({ message: { $case: 'refresh', value: { token } } });
   }
 
   /** Joins a room; the JoinAck arrives as a `joined` event. */
@@ -97,10 +110,14 @@ export class ChatSession implements AsyncIterable<ChatEvent> {
     try {
       for await (const raw of this.responses) {
         const events = toChatEvents(raw);
-        for (const event of events) this.traceReceived(event);
+        for (const event of events) {
+          this.traceReceived(event);
+          if (event.type === 'notice' && event.notice.code === 'TOKEN_EXPIRING') this.refresher?.expiring();
+        }
         yield* events;
       }
     } finally {
+      this.refresher?.stop();
       for (const span of this.sending.values()) span.end();
       this.sending.clear();
       this.onEnd();

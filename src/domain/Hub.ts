@@ -21,7 +21,7 @@ import { type Admission, Backpressure, type BackpressureHooks, type Backpressure
 import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
 import { type JoinResult, type PublishResult, Room, type RoomSummary } from './Room.js';
-import { Session } from './Session.js';
+import { Session, type VerifiedUser } from './Session.js';
 import { checkContent, checkDisplayName, checkRoom, checkUserId } from './text.js';
 
 export interface JoinCommand {
@@ -138,14 +138,15 @@ export class Hub {
     return { rooms, server: this.policy.budget.paused };
   }
 
-  /** Starts a session for a new stream. */
-  openSession(): Session {
+  /** Starts a session for a new stream; `verified`: the user its first join binds (auth on). */
+  openSession(verified?: VerifiedUser): Session {
     const session = new Session(this.nextSessionId++, this.limits, this.encode, this.policy.budget, {
       cutOff: (s, cause) => {
         this.policy.cutOff(s, cause);
         this.closeSession(s);
       },
     });
+    session.verified = verified;
     this.sessions.add(session);
     return session;
   }
@@ -182,10 +183,16 @@ export class Hub {
 
   /** Checks a join and binds the session (on its first), then puts it in the room's list: the room to join. */
   private entered(session: Session, cmd: JoinCommand): Room {
+    const { verified } = session;
+    // With a verified user the join may leave user_id empty; naming another is impersonation.
+    const userId = session.bound ? cmd.userId : (verified?.userId ?? cmd.userId);
     if (!session.bound) {
-      if (cmd.userId === '') throw new InvalidRequestError('user_id is required on the first join');
-      const refusal = checkUserId(cmd.userId, this.limits.maxUserIdLength);
-      if (refusal) throw new InvalidRequestError(refusal);
+      if (verified !== undefined && cmd.userId !== '' && cmd.userId !== verified.userId) {
+        throw new ImpersonationError(`this stream's token is for user "${verified.userId}", not "${cmd.userId}"`);
+      }
+      if (userId === '') throw new InvalidRequestError('user_id is required on the first join');
+      const refusal = checkUserId(userId, this.limits.maxUserIdLength);
+      if (refusal) throw new InvalidRequestError(verified === undefined ? refusal : `the token's sub: ${refusal}`);
     }
     this.admit(session, cmd.userId, cmd.room, '');
     if (session.rooms.has(cmd.room)) {
@@ -196,10 +203,10 @@ export class Hub {
     }
     this.admitJoin(session, cmd);
     if (!session.bound) {
-      const displayName = cmd.displayName === '' ? cmd.userId : cmd.displayName;
+      const displayName = verified?.displayName ?? (cmd.displayName === '' ? userId : cmd.displayName);
       const refusal = checkDisplayName(displayName, this.limits.maxDisplayNameLength);
-      if (refusal) throw new InvalidDisplayNameError(refusal, cmd.room);
-      session.userId = cmd.userId;
+      if (refusal) throw new InvalidDisplayNameError(verified?.displayName === undefined ? refusal : `the token's name claim: ${refusal}`, cmd.room);
+      session.userId = userId;
       session.displayName = displayName;
       session.batching = cmd.batchEvents;
       session.packRun = cmd.batchEvents ? this.encodeBatch : this.encodeRun;

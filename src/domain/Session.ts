@@ -28,11 +28,23 @@ export interface SessionHooks {
  * down; one client cannot: only a client that stops taking bytes, or falls too
  * far behind, is cut off.
  */
+/** A user the adapter has authenticated (the domain does not know how). */
+export interface VerifiedUser {
+  userId: string;
+  /** Overrides the join's display_name when set. */
+  displayName?: string;
+}
+
 export class Session {
   /** The bound user; empty until the first join. */
   userId = '';
   /** The bound display name; empty until the first join. */
   displayName = '';
+  /**
+   * Who a verified token says the stream is (auth on): its first join binds
+   * this user, whatever user_id it names, and must name none or this one.
+   */
+  verified: VerifiedUser | undefined;
   /** The client understands batched events (said on its first join). */
   batching = false;
   /** Packs a run of frames for this session's coalesced fan-out; none: every frame goes on its own. */

@@ -10,7 +10,7 @@ import { ImpersonationError } from '../domain/errors.js';
  */
 export function asVouchedUser(envelope: ClientEnvelope, user: string): ClientEnvelope {
   const { message } = envelope;
-  if (message === undefined) return envelope;
+  if (message === undefined || message.$case === 'refresh') return envelope;
   const named = message.value.userId;
   if (named !== '' && named !== user) throw new ImpersonationError(`this connection's client certificate is for user "${user}", not "${named}"`);
   if (message.$case === 'join' && named === '') return { ...envelope, message: { ...message, value: { ...message.value, userId: user } } };

@@ -2,16 +2,19 @@ import type { Context } from '@opentelemetry/api';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { ClientEnvelope } from '../../gen/chat/v1/chat.js';
-import { InvalidRequestError, RoomRequestError, ServerShutdownError, SlowConsumerError } from '../domain/errors.js';
+import { ImpersonationError, InvalidRequestError, RateLimitedError, RoomRequestError, ServerShutdownError, SlowConsumerError } from '../domain/errors.js';
 import type { Admission } from '../domain/Backpressure.js';
 import type { Hub } from '../domain/Hub.js';
 import type { Session } from '../domain/Session.js';
 import { asVouchedUser } from './asVouchedUser.js';
 import type { ChatTelemetry } from './ChatTelemetry.js';
 import type { FramedWrite } from './FramedWrite.js';
+import type { AuthContext } from './authMiddleware.js';
 import type { PeerLimits } from './PeerLimits.js';
 import { sessionWrites } from './sessionWrites.js';
 import { TLS_USER_KEY } from './tlsIdentityInterceptor.js';
+import { TokenLifetime } from './TokenLifetime.js';
+import type { TokenVerifier, VerifiedToken } from './TokenVerifier.js';
 import { toErrorNotice, toServerError } from './toServerError.js';
 
 /** Whether the server still takes new streams. */
@@ -25,6 +28,8 @@ export interface WriteOptions {
   coalesce: boolean;
   /** tlsIdentityInterceptor runs (TLS is on): the metadata's TLS_USER_KEY is its, not the client's. */
   tlsIdentity?: boolean;
+  /** Auth is on: verifies RefreshTokens, and the stream ends when its token expires. */
+  verifier?: TokenVerifier;
 }
 
 /**
@@ -33,15 +38,20 @@ export interface WriteOptions {
  * the generator yields. A half-close leaves every room, flushes and ends OK;
  * anything else ends the stream with the status toServerError maps it to.
  */
-export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce, tlsIdentity = false }: WriteOptions, peers: PeerLimits) {
+export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: ChatTelemetry, { coalesce, tlsIdentity = false, verifier }: WriteOptions, peers: PeerLimits) {
   return async function* channel(
     requests: AsyncIterable<ClientEnvelope>,
-    context: CallContext,
+    context: CallContext & AuthContext,
   ): AsyncGenerator<Uint8Array | FramedWrite, void, undefined> {
     if (gate.draining) throw new ServerError(Status.UNAVAILABLE, 'SERVER_SHUTDOWN: the server is shutting down');
     // The user a verified client certificate names (mTLS); see tlsIdentityInterceptor.
     const vouched = tlsIdentity ? context.metadata.get(TLS_USER_KEY) : undefined;
     if (vouched === '') throw new ServerError(Status.UNAUTHENTICATED, 'the client certificate has no (single) subject CN to take the user from');
+    const { auth } = context;
+    // A certificate and a token that name different users: neither may speak for the other.
+    if (vouched !== undefined && auth !== undefined && vouched !== auth.subject) {
+      throw new ServerError(Status.PERMISSION_DENIED, `this connection's client certificate is for user "${vouched}", but its token is for "${auth.subject}"`);
+    }
     const admitted = peers.open(context.peer);
     if (typeof admitted !== 'function') {
       telemetry.refused(admitted.limit);
@@ -49,7 +59,10 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
       log.warn({ event: 'stream_refused', peer: context.peer, limit: admitted.limit });
       throw new ServerError(Status.RESOURCE_EXHAUSTED, admitted.message);
     }
-    const session = hub.openSession();
+    const session = hub.openSession(auth && { userId: auth.subject, displayName: auth.displayName });
+    const lifetime = auth && verifier && tokenLifetime(hub, session, verifier);
+    lifetime?.set(auth!.expiresAt);
+    const refresh = lifetime && ((token: string) => refreshToken(session, verifier!, auth!, lifetime, token));
     const started = performance.now();
     telemetry.streamOpened();
     // Every line about this stream carries its span's ids (when telemetry is on).
@@ -58,7 +71,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
 
     const cancel = () => session.queue.abort(context.signal.reason);
     context.signal.addEventListener('abort', cancel, { once: true });
-    readRequests(hub, session, requests, telemetry, telemetry.streamContext(), vouched).then(
+    readRequests(hub, session, requests, telemetry, telemetry.streamContext(), vouched, refresh).then(
       () => {
         hub.closeSession(session);
         session.queue.close();
@@ -78,6 +91,7 @@ export function channelHandler(hub: Hub, gate: Gate, log: Logger, telemetry: Cha
       outcome = context.signal.aborted ? context.signal.reason : toServerError(error);
       throw outcome;
     } finally {
+      lifetime?.stop();
       context.signal.removeEventListener('abort', cancel);
       admitted();
       hub.closeSession(session);
@@ -105,10 +119,16 @@ async function readRequests(
   telemetry: ChatTelemetry,
   stream: Context | undefined,
   vouched: string | undefined,
+  refresh: ((token: string) => Promise<void>) | undefined,
 ): Promise<void> {
   /** Publishes to shared rooms on their way to the owner (a stream does not wait for each; see applyShared). */
   const inFlight = new Set<Promise<void>>();
   for await (const received of requests) {
+    if (received.message?.$case === 'refresh') {
+      // With auth off there is no token to replace: a client that sends one anyway goes on as before.
+      if (refresh !== undefined && !session.queue.closed) await refresh(received.message.value.token);
+      continue;
+    }
     const envelope = vouched === undefined ? received : asVouchedUser(received, vouched);
     // Backpressure: a request waits, unread behind it, while its room or the
     // server is behind, or while its own stream is; HTTP/2 flow control then
@@ -131,6 +151,31 @@ async function readRequests(
   }
   // A half-close still gets its own copies of what it sent.
   await Promise.all(inFlight);
+}
+
+/** The TOKEN_EXPIRING notice, then the end of the stream (UNAUTHENTICATED) once its events are written. */
+function tokenLifetime(hub: Hub, session: Session, verifier: TokenVerifier): TokenLifetime {
+  const { expiryNoticeS, clockToleranceS } = verifier.config;
+  return new TokenLifetime(expiryNoticeS * 1000, clockToleranceS * 1000, {
+    warn: (endsAt) =>
+      session.send({ kind: 'generic', code: 'TOKEN_EXPIRING', message: `the stream's token expires at ${new Date(endsAt).toISOString()}: send a RefreshToken with a new one to stay connected`, room: '' }),
+    expire: () => {
+      hub.closeSession(session);
+      session.queue.close(new ServerError(Status.UNAUTHENTICATED, 'TOKEN_EXPIRED: the stream\'s token expired and was not refreshed'));
+    },
+  });
+}
+
+/** A RefreshToken: a valid token for the same sub moves the stream's end to its exp. */
+async function refreshToken(session: Session, verifier: TokenVerifier, auth: VerifiedToken, lifetime: TokenLifetime, token: string): Promise<void> {
+  // Verifying costs CPU (and may fetch keys): refreshes count against the stream's rate like any envelope.
+  if (!session.rate.take()) {
+    session.send(toErrorNotice(new RateLimitedError('too many requests: the refresh was not applied', '')));
+    return;
+  }
+  const fresh = await verifier.verify(token);
+  if (fresh.subject !== auth.subject) throw new ImpersonationError(`the refresh token is for user "${fresh.subject}", not this stream's "${auth.subject}"`);
+  lifetime.set(fresh.expiresAt);
 }
 
 function admissionOf({ message }: ClientEnvelope): [Admission, string] {
@@ -166,7 +211,7 @@ function apply(hub: Hub, session: Session, { message }: ClientEnvelope, telemetr
     case 'leave':
       return telemetry.leave(message.value.room, () => hub.leave(session, { userId: message.value.userId, room: message.value.room }));
     default:
-      throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
+      throw new InvalidRequestError('envelope has no message set (join, chat, leave or refresh)');
   }
 }
 
@@ -214,7 +259,7 @@ async function applyShared(hub: Hub, session: Session, { message }: ClientEnvelo
       return telemetry.within(stream, () => telemetry.leave(room, () => hub.leaveShared(session, { userId, room })));
     }
     default:
-      throw new InvalidRequestError('envelope has no message set (join, chat or leave)');
+      throw new InvalidRequestError('envelope has no message set (join, chat, leave or refresh)');
   }
 }
 

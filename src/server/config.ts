@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
 import type { Limits } from '../domain/limits.js';
+import { type AuthConfig, authConfig } from './authConfig.js';
 import { MAX_WORKERS, settings } from './settings.js';
 
 /** Everything the server is started with. */
@@ -35,6 +36,12 @@ export interface ServerConfig {
   nodeTtlMs: number;
   /** Serve TLS with these files (CHAT_TLS_*); none: plaintext. */
   tls?: TlsFiles;
+  /** Token auth (CHAT_AUTH_*); undefined: off, every call is served as before. It carries the four auth numbers below. */
+  auth: AuthConfig | undefined;
+  authClockToleranceS: number;
+  authExpiryNoticeS: number;
+  authJwksCacheMs: number;
+  authJwksTimeoutMs: number;
 }
 
 /** The PEM files TLS is served with; read at start and again on SIGHUP. */
@@ -144,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
   if (limits.queueBudgetBytes < limits.queueBytes) {
     throw new ConfigError(`CHAT_QUEUE_BUDGET_BYTES=${limits.queueBudgetBytes} must be at least CHAT_QUEUE_BYTES=${limits.queueBytes} (one stream's bound)`);
   }
+  const authNumbers = { authClockToleranceS: n('authClockToleranceS'), authExpiryNoticeS: n('authExpiryNoticeS'), authJwksCacheMs: n('authJwksCacheMs'), authJwksTimeoutMs: n('authJwksTimeoutMs') };
   return {
     host,
     port: n('port'),
@@ -163,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ServerConfig
     natsReplicas: n('natsReplicas'),
     nodeTtlMs: n('nodeTtlMs'),
     tls: tlsFiles(env),
+    ...authNumbers,
+    auth: authConfig(env, authNumbers),
   };
 }
 
@@ -253,6 +263,13 @@ export function usage(): string {
     `  ${'CHAT_TLS_KEY_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} PEM private key of CHAT_TLS_CERT_FILE`,
     `  ${'CHAT_TLS_CLIENT_CA_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} PEM CA to verify client certificates with (mTLS): a verified one binds the stream to its subject CN`,
     `  ${'CHAT_TLS_REQUIRE_CLIENT_CERT'.padEnd(30)} ${'0'.padEnd(9)} 1: refuse connections without a client certificate from CHAT_TLS_CLIENT_CA_FILE`,
+    `  ${'CHAT_AUTH_HS256_SECRET'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: verify HS256 JWTs with this secret (at least 32 bytes); one key source turns auth on`,
+    `  ${'CHAT_AUTH_HS256_SECRET_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: the HS256 secret read from this file`,
+    `  ${'CHAT_AUTH_PUBLIC_KEY_FILE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: verify RS*/PS*/ES*/EdDSA JWTs with this PEM public key or certificate`,
+    `  ${'CHAT_AUTH_JWKS'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: a JWK set file, or an https:// URL fetched and cached (needs CHAT_AUTH_AUDIENCE)`,
+    `  ${'CHAT_AUTH_ISSUER'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: required iss`,
+    `  ${'CHAT_AUTH_AUDIENCE'.padEnd(30)} ${'(none)'.padEnd(9)} token auth: required aud (comma-separated: any of them)`,
+    `  ${'CHAT_AUTH_NAME_CLAIM'.padEnd(30)} ${'name'.padEnd(9)} token auth: the claim holding the display name (the stream's user id is sub)`,
     '',
   ].join('\n');
 }

@@ -25,7 +25,11 @@ type ServerKey =
   | 'maxStreamsPerConnection'
   | 'maxConnectionsPerIp'
   | 'natsReplicas'
-  | 'nodeTtlMs';
+  | 'nodeTtlMs'
+  | 'authClockToleranceS'
+  | 'authExpiryNoticeS'
+  | 'authJwksCacheMs'
+  | 'authJwksTimeoutMs';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -74,5 +78,9 @@ export const settings: ReadonlyArray<Setting<keyof Limits | ServerKey>> = [
   { key: 'traceDeliveries', env: 'CHAT_TRACE_DELIVERIES', default: 8, min: 0, max: 100_000, doc: 'with telemetry on: receivers per frame (a message on its own, or a run of a room’s messages written to its members) whose write of it gets a `chat.deliver` span, the first ones written to, bounding the cost in big rooms' },
   { key: 'natsReplicas', env: 'CHAT_NATS_REPLICAS', default: 1, min: 1, max: 5, doc: 'with `CHAT_NATS_URL`: replicas of the backplane’s stream and KV buckets (1 for one NATS server, 3 for a cluster of three or more)' },
   { key: 'nodeTtlMs', env: 'CHAT_NODE_TTL_MS', default: 15_000, min: 15_000, max: HOUR, doc: 'with `CHAT_NATS_URL`: how long a node’s heartbeat and a room owner’s lease last unrenewed; a dead node’s members leave this long (plus a sweep of up to 2 s) after it stops; at least 15 s, which rides out a NATS leader failover' },
+  { key: 'authClockToleranceS', env: 'CHAT_AUTH_CLOCK_TOLERANCE_S', default: 0, min: 0, max: 300, doc: 'with auth on: seconds of clock skew allowed when checking a token’s `exp` and `nbf`; a stream ends this long after its token’s `exp`' },
+  { key: 'authExpiryNoticeS', env: 'CHAT_AUTH_EXPIRY_NOTICE_S', default: 30, min: 1, max: 3600, doc: 'with auth on: how long before its token expires a stream gets the TOKEN_EXPIRING notice (a RefreshToken in time keeps it open)' },
+  { key: 'authJwksCacheMs', env: 'CHAT_AUTH_JWKS_CACHE_MS', default: 600_000, min: 0, max: 24 * HOUR, doc: 'with `CHAT_AUTH_JWKS` a URL: how long fetched keys are used before they are fetched again (a token with an unknown `kid` fetches at once, at most every 30 s)' },
+  { key: 'authJwksTimeoutMs', env: 'CHAT_AUTH_JWKS_TIMEOUT_MS', default: 5_000, min: 100, max: 60_000, doc: 'with `CHAT_AUTH_JWKS` a URL: how long a fetch of the keys may take; a call waiting for it fails UNAVAILABLE (KEYS_UNAVAILABLE)' },
   { key: 'drainGraceMs', env: 'CHAT_DRAIN_GRACE_MS', default: 5_000, min: 0, max: HOUR, doc: 'on SIGINT/SIGTERM, how long streams get to flush before the server is closed by force' },
 ];

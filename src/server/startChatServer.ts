@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ChatServiceDefinition, ListRoomsResponse } from '../../gen/chat/v1/chat.js';
 import { Hub } from '../domain/Hub.js';
 import { withTimeout } from '../lib/withTimeout.js';
+import { authMiddleware } from './authMiddleware.js';
 import { channelHandler } from './channel.js';
 import { ChatTelemetry } from './ChatTelemetry.js';
 import { tracingMiddleware } from './tracingMiddleware.js';
@@ -116,8 +117,12 @@ export async function startChatServer(config: ServerConfig, { logger, telemetry:
   // The RPC span comes first, so everything below (our chat.* spans, log lines) happens inside it.
   const server = observed ? plain.use(tracingMiddleware) : plain;
 
-  server.add(chatWireDefinition, {
-    channel: channelHandler(hub, gate, log, telemetry, { coalesce, tlsIdentity: config.tls !== undefined }, new PeerLimits(config.maxStreamsPerConnection, config.maxConnectionsPerIp)),
+  // Token auth on Channel and ListRooms only: health probes and reflection stay open. jose is loaded only with auth on.
+  const verifier = config.auth && new (await import('./TokenVerifier.js')).TokenVerifier(config.auth);
+  const chat = verifier ? server.with(authMiddleware(verifier, log)) : server;
+  if (config.auth) log.info({ event: 'auth_on', key: config.auth.keyFrom, issuer: config.auth.issuer, audience: config.auth.audience });
+  chat.add(chatWireDefinition, {
+    channel: channelHandler(hub, gate, log, telemetry, { coalesce, tlsIdentity: config.tls !== undefined, verifier }, new PeerLimits(config.maxStreamsPerConnection, config.maxConnectionsPerIp)),
     async listRooms() {
       const started = performance.now();
       const response = ListRoomsResponse.fromPartial({ rooms: hub.listRooms() });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Addresses } from '../client/Addresses.js';
 import { type ClientTls, readClientTls } from '../client/ClientTls.js';
+import type { TokenSource } from '../client/TokenSource.js';
 
 /** What chat-tui was asked to do. */
 export interface TuiOptions {
@@ -17,6 +18,8 @@ export interface TuiOptions {
   otel: boolean;
   /** Connect over TLS with this CA and client certificate (--tls, --ca, --cert, --key); none: plaintext. */
   tls?: ClientTls;
+  /** For a server with auth on: --token, --token-file (read again for each call and refresh) or CHAT_TOKEN. */
+  token?: TokenSource;
 }
 
 export const USAGE = `Usage: chat-tui [options]
@@ -42,6 +45,11 @@ Options:
                       default); both, with --tls
   --otel              send traces and metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
                       (else http://localhost:4318); the OTEL_* variables alone do too
+  --token JWT         for a server with auth on: the token sent with every call (also
+                      CHAT_TOKEN, which keeps it out of the process list); your user
+                      id and name then come from its sub and name claims
+  --token-file PATH   the token read from this file, again before it expires: whatever
+                      rewrites the file with a new token keeps the session alive
   --help              this text
   --version           the version
 
@@ -71,6 +79,8 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
         ca: { type: 'string' },
         cert: { type: 'string' },
         key: { type: 'string' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -86,7 +96,8 @@ export function parseTuiArgs(argv: string[], env: NodeJS.ProcessEnv): TuiOptions
   const tls = tlsFrom(values);
   // The server takes the user from the certificate's CN: by default, so does chat-tui.
   const user = values.user ?? (tls?.cert && commonName(tls.cert));
-  return { servers, name: values.name, user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel, ...(tls && { tls }) };
+  const token = tokenFrom(values.token, values['token-file'], env);
+  return { servers, name: values.name, user, rooms: values.room ?? [], history, plain: values.plain, otel: values.otel, token, ...(tls && { tls }) };
 }
 
 /** --tls, --ca, --cert, --key: read now, so a file that cannot be read stops chat-tui at once. */
@@ -98,6 +109,29 @@ function tlsFrom({ tls, ca, cert, key }: { tls: boolean; ca?: string; cert?: str
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** --token, else --token-file (read now, to fail early, and at each use), else CHAT_TOKEN. */
+function tokenFrom(flag: string | undefined, file: string | undefined, env: NodeJS.ProcessEnv): TokenSource | undefined {
+  if (flag !== undefined && file !== undefined) throw new UsageError('--token and --token-file are both given: use one');
+  if (flag !== undefined) {
+    if (flag.trim() === '') throw new UsageError('--token is empty');
+    return flag.trim();
+  }
+  if (file !== undefined) {
+    const read = () => {
+      const token = readFileSync(file, 'utf8').trim();
+      if (token === '') throw new Error(`${file} is empty`);
+      return token;
+    };
+    try {
+      read();
+    } catch (error) {
+      throw new UsageError(`--token-file: ${(error as Error).message}`);
+    }
+    return read;
+  }
+  return env.CHAT_TOKEN?.trim() || undefined;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/;

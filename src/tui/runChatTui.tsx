@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { render } from 'ink';
 import { ChatConnection } from '../client/ChatConnection.js';
+import { tokenClaims } from '../client/tokenClaims.js';
 import { type TuiOptions, userIdFrom } from './args.js';
 import { App } from './components/App.js';
 import { Setup } from './components/Setup.js';
@@ -23,7 +24,9 @@ export async function runChatTui(options: TuiOptions, { telemetry = false } = {}
 }
 
 async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined, telemetry: boolean): Promise<number> {
-  let { name, rooms } = options;
+  // With a token the server binds the stream to its sub and may take the name from it: no need to ask.
+  const claims = typeof options.token === 'string' ? tokenClaims(options.token) : typeof options.token === 'function' ? tokenClaims(await options.token()) : {};
+  let { name = claims.name ?? claims.subject, rooms } = options;
   if (name === undefined) {
     const answers = lines ? await askOnStdin(lines) : await askInInk();
     if (answers === undefined) return 0;
@@ -34,10 +37,10 @@ async function run(options: TuiOptions, lines: AsyncIterator<string> | undefined
 
   const connection = new ChatConnection({
     address: options.servers,
-    identity: { userId: options.user ?? userIdFrom(name), displayName: name },
+    identity: { userId: options.user ?? claims.subject ?? userIdFrom(name), displayName: name },
     history: options.history,
     // Notice a dead connection in seconds, not the library's default half-minute.
-    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000, telemetry, tls: options.tls },
+    client: { keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000, telemetry, tls: options.tls, token: options.token },
   });
   for (const room of rooms) connection.join(room);
 

@@ -112,7 +112,22 @@ export interface ClientEnvelope {
     | //
     /** Leave a joined room. */
     { $case: "leave"; value: LeaveRequest }
+    | //
+    /** Replace the stream's token before it expires (when the server has auth on). */
+    { $case: "refresh"; value: RefreshToken }
     | undefined;
+}
+
+/**
+ * RefreshToken carries a new token for a stream whose server verifies tokens
+ * (auth on; a server with auth off ignores it). It must be a valid JWT for the
+ * same subject (`sub`) as the stream's: the stream then lives until the new
+ * token's exp. An invalid token ends the stream with UNAUTHENTICATED, another
+ * subject's with PERMISSION_DENIED.
+ */
+export interface RefreshToken {
+  /** The new JWT (compact serialization), as sent in `authorization: Bearer`. */
+  token: string;
 }
 
 /** Member is one user present in a room (listed once however many sessions it has). */
@@ -166,7 +181,8 @@ export interface ServerNotice {
   /**
    * Machine-readable reason: for TYPE_ERROR (NOT_JOINED, ALREADY_JOINED,
    * INVALID_ROOM, INVALID_CONTENT, INVALID_DISPLAY_NAME, RATE_LIMITED,
-   * TOO_MANY_ROOMS) and for special notices (MISSED_EVENTS, SERVER_SHUTDOWN).
+   * TOO_MANY_ROOMS) and for special notices (MISSED_EVENTS, SERVER_SHUTDOWN,
+   * TOKEN_EXPIRING: the stream's token expires soon, send a RefreshToken).
    */
   code: string;
   /** The message (its client_msg_id) an error is about, if any. */
@@ -894,6 +910,9 @@ export const ClientEnvelope: MessageFns<ClientEnvelope> = {
       case "leave":
         LeaveRequest.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
+      case "refresh":
+        RefreshToken.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -935,6 +954,14 @@ export const ClientEnvelope: MessageFns<ClientEnvelope> = {
             message.message = { $case: "leave", value: LeaveRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "refresh", value: RefreshToken.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -955,6 +982,8 @@ export const ClientEnvelope: MessageFns<ClientEnvelope> = {
         ? { $case: "chat", value: ChatPayload.fromJSON(object.chat) }
         : isSet(object.leave)
         ? { $case: "leave", value: LeaveRequest.fromJSON(object.leave) }
+        : isSet(object.refresh)
+        ? { $case: "refresh", value: RefreshToken.fromJSON(object.refresh) }
         : undefined,
     };
   },
@@ -967,6 +996,8 @@ export const ClientEnvelope: MessageFns<ClientEnvelope> = {
       obj.chat = ChatPayload.toJSON(message.message.value);
     } else if (message.message?.$case === "leave") {
       obj.leave = LeaveRequest.toJSON(message.message.value);
+    } else if (message.message?.$case === "refresh") {
+      obj.refresh = RefreshToken.toJSON(message.message.value);
     }
     return obj;
   },
@@ -995,7 +1026,80 @@ export const ClientEnvelope: MessageFns<ClientEnvelope> = {
         }
         break;
       }
+      case "refresh": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "refresh", value: RefreshToken.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseRefreshToken(): RefreshToken {
+  return { token: "" };
+}
+
+export const RefreshToken: MessageFns<RefreshToken> = {
+  encode(message: RefreshToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefreshToken {
+    return { token: isSet(object.token) ? globalThis.String(object.token) : "" };
+  },
+
+  toJSON(message: RefreshToken): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RefreshToken>): RefreshToken {
+    return RefreshToken.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RefreshToken>): RefreshToken {
+    const message = createBaseRefreshToken();
+    message.token = object.token ?? "";
     return message;
   },
 };
@@ -1982,9 +2086,11 @@ export const ChatServiceDefinition = {
   methods: {
     /**
      * Channel is the chat session: bidirectional streaming. The client streams
-     * ClientEnvelopes (join, chat, leave); the server streams ServerEvents (acks,
+     * ClientEnvelopes (join, chat, leave, refresh); the server streams ServerEvents (acks,
      * messages, notices) for every room the stream has joined, each room's events
-     * in its gapless seq order. The first join binds the stream to its user_id.
+     * in its gapless seq order. The first join binds the stream to its user_id
+     * (with token auth on: to the token's sub, from `authorization: Bearer <JWT>`
+     * metadata, which Channel and ListRooms then need; UNAUTHENTICATED without).
      * Half-closing leaves every room, flushes the remaining events and ends with OK.
      */
     channel: {
@@ -2013,9 +2119,11 @@ export const ChatServiceDefinition = {
 export interface ChatServiceImplementation<CallContextExt = {}> {
   /**
    * Channel is the chat session: bidirectional streaming. The client streams
-   * ClientEnvelopes (join, chat, leave); the server streams ServerEvents (acks,
+   * ClientEnvelopes (join, chat, leave, refresh); the server streams ServerEvents (acks,
    * messages, notices) for every room the stream has joined, each room's events
-   * in its gapless seq order. The first join binds the stream to its user_id.
+   * in its gapless seq order. The first join binds the stream to its user_id
+   * (with token auth on: to the token's sub, from `authorization: Bearer <JWT>`
+   * metadata, which Channel and ListRooms then need; UNAUTHENTICATED without).
    * Half-closing leaves every room, flushes the remaining events and ends with OK.
    */
   channel(
@@ -2032,9 +2140,11 @@ export interface ChatServiceImplementation<CallContextExt = {}> {
 export interface ChatServiceClient<CallOptionsExt = {}> {
   /**
    * Channel is the chat session: bidirectional streaming. The client streams
-   * ClientEnvelopes (join, chat, leave); the server streams ServerEvents (acks,
+   * ClientEnvelopes (join, chat, leave, refresh); the server streams ServerEvents (acks,
    * messages, notices) for every room the stream has joined, each room's events
-   * in its gapless seq order. The first join binds the stream to its user_id.
+   * in its gapless seq order. The first join binds the stream to its user_id
+   * (with token auth on: to the token's sub, from `authorization: Bearer <JWT>`
+   * metadata, which Channel and ListRooms then need; UNAUTHENTICATED without).
    * Half-closing leaves every room, flushes the remaining events and ends with OK.
    */
   channel(
