@@ -74,6 +74,8 @@ export class Hub {
   private readonly rooms = new Map<string, Room>();
   private readonly sessions = new Set<Session>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  /** Shared joins waiting for their owner's answer, per room: freeing such a room would leave its joiner in a room nobody follows. */
+  private readonly joining = new Map<Room, number>();
   private nextSessionId = 1;
   private idleWaiters: Array<() => void> = [];
   private readonly limits: Limits;
@@ -168,17 +170,29 @@ export class Hub {
   /** A join of a room sequenced by its owner node (Backplane): resolves once the owner has answered. */
   async joinShared(session: Session, cmd: JoinCommand): Promise<JoinResult> {
     const room = this.entered(session, cmd);
+    this.joining.set(room, (this.joining.get(room) ?? 0) + 1);
     let view;
     try {
       view = await this.backplane!.join(session, room, cmd);
     } catch (error) {
+      this.answered(room);
       if (session.rooms.get(room.name) === room) session.rooms.delete(room.name);
       this.releaseIfEmpty(room);
       throw error;
     }
+    this.answered(room);
     // Closed (or left) while the owner answered: its leave is already on its way there.
-    if (session.rooms.get(room.name) !== room) return { resumed: false, recovered: false, members: view.members.length };
+    if (session.rooms.get(room.name) !== room) {
+      this.releaseIfEmpty(room);
+      return { resumed: false, recovered: false, members: view.members.length };
+    }
     return room.attach(session, cmd, view);
+  }
+
+  private answered(room: Room): void {
+    const left = (this.joining.get(room) ?? 1) - 1;
+    if (left > 0) this.joining.set(room, left);
+    else this.joining.delete(room);
   }
 
   /** Checks a join and binds the session (on its first), then puts it in the room's list: the room to join. */
@@ -383,10 +397,10 @@ export class Hub {
 
   /** An empty room keeps its history for the grace period, so a lone member can resume. */
   private releaseIfEmpty(room: Room): void {
-    if (!room.isEmpty || this.graceTimers.has(room.name)) return;
+    if (!room.isEmpty || this.joining.has(room) || this.graceTimers.has(room.name)) return;
     const free = () => {
       this.graceTimers.delete(room.name);
-      if (!room.isEmpty || this.rooms.get(room.name) !== room) return;
+      if (!room.isEmpty || this.joining.has(room) || this.rooms.get(room.name) !== room) return;
       this.rooms.delete(room.name);
       this.backplane?.release(room);
     };

@@ -159,8 +159,9 @@ export class Room {
     this.fanout.add(session);
     this.local.set(session, { userId: session.userId, displayName: session.displayName });
     const result = this.welcome(session, options, view.members, view.lastSeq);
-    const resumedFrom = result.resumed ? Math.max(options.afterSeq, view.lastSeq) : view.lastSeq;
-    for (const held of this.history.since(resumedFrom)) session.deliver(held.frame.subarray());
+    // welcome() replayed up to view.lastSeq, whatever after_seq claimed: an after_seq
+    // past it (another life of the room, or a bogus one) must not skip what follows.
+    for (const held of this.history.since(view.lastSeq)) session.deliver(held.frame.subarray());
     return { ...result, members: view.members.length };
   }
 

@@ -1,78 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Backplane } from '../../src/domain/Backplane.js';
-import type { SequencedEvent } from '../../src/domain/events.js';
 import { Hub, type JoinCommand } from '../../src/domain/Hub.js';
 import { defaultLimits } from '../../src/domain/limits.js';
-import type { Room } from '../../src/domain/Room.js';
-import { RoomSequencer } from '../../src/domain/RoomSequencer.js';
-import type { Session } from '../../src/domain/Session.js';
 import { encode, Inbox } from '../helpers/Inbox.js';
-
-/**
- * Hubs sharing rooms through a Backplane held in memory: one RoomSequencer per
- * room (what the owner node runs), its events applied to every hub's Room in
- * one order, as a stream would carry them. Checks the domain's side of
- * scale-out (Hub's shared paths, Room.attach/apply/detach) without NATS; the
- * NATS backplane itself is tested with real processes (test/e2e/cluster.test.ts).
- */
-class MemoryBackplane {
-  readonly sequencers = new Map<string, RoomSequencer>();
-  readonly followers = new Map<string, Set<Room>>();
-  /** Events appended so far, per room: what a node that follows late replays. */
-  readonly stored = new Map<string, SequencedEvent[]>();
-
-  for(node: string): Backplane {
-    return {
-      join: async (session: Session, room: Room, cmd: JoinCommand) => {
-        this.follow(room);
-        const joined = this.sequencer(cmd.room).join(node, String(session.id), { userId: session.userId, displayName: session.displayName });
-        this.append(cmd.room, joined.events);
-        return joined.view;
-      },
-      publish: async (session, _room, cmd) => {
-        const published = this.sequencer(cmd.room).publish({ userId: session.userId, displayName: session.displayName, content: cmd.content, clientMsgId: cmd.clientMsgId, traceContext: cmd.traceContext })!;
-        if (published.event) this.append(cmd.room, [published.event]);
-        return published.seq;
-      },
-      leave: async (session, room) => {
-        const events = this.sequencer(room.name).leave(node, String(session.id), session.userId);
-        this.append(room.name, events);
-        return events[0]?.kind === 'user_left' ? events[0].seq : undefined;
-      },
-      release: (room) => this.followers.get(room.name)?.delete(room),
-    };
-  }
-
-  private sequencer(room: string): RoomSequencer {
-    let s = this.sequencers.get(room);
-    if (s === undefined) this.sequencers.set(room, (s = new RoomSequencer(room, 'EPOCH')));
-    return s;
-  }
-
-  private follow(room: Room): void {
-    let rooms = this.followers.get(room.name);
-    if (rooms === undefined) this.followers.set(room.name, (rooms = new Set()));
-    if (rooms.has(room)) return;
-    rooms.add(room);
-    for (const event of this.stored.get(room.name) ?? []) room.apply(event, 'EPOCH');
-  }
-
-  private append(room: string, events: SequencedEvent[]): void {
-    const stored = this.stored.get(room) ?? [];
-    this.stored.set(room, stored);
-    for (const event of events) {
-      stored.push(event);
-      for (const follower of this.followers.get(room) ?? []) follower.apply(event, 'EPOCH');
-    }
-  }
-}
+import { MemoryBackplane } from '../helpers/MemoryBackplane.js';
 
 const limits = { ...defaultLimits, ratePerSecond: 0, coalesceMs: 0 };
 const join = (userId: string, room: string, more: Partial<JoinCommand> = {}): JoinCommand => ({ userId, room, displayName: '', afterSeq: 0, history: 0, epoch: '', batchEvents: false, ...more });
 
-function cluster(nodes: number) {
+function cluster(nodes: number, overrides: Partial<typeof limits> = {}) {
   const backplane = new MemoryBackplane();
-  const hubs = Array.from({ length: nodes }, (_, i) => new Hub({ limits, encode, backplane: backplane.for(`n${i}`) }));
+  const hubs = Array.from({ length: nodes }, (_, i) => new Hub({ limits: { ...limits, ...overrides }, encode, backplane: backplane.for(`n${i}`) }));
   const open = (node: number) => new Inbox(hubs[node]!.openSession());
   return { backplane, hubs, open };
 }
@@ -105,6 +42,34 @@ describe('Hubs sharing rooms through a Backplane', () => {
     await bob.take();
     expect(bob.summary()).toEqual(['ack:bob:4', 'message:alice:3', 'message:alice:4', 'user_joined:bob:5']);
     expect(bob.acks('lobby')[0]!.recovered).toBe(true);
+  });
+
+  it('a resume whose after_seq is past the room’s last seq still gets its own join notice, gapless (found by fuzzing)', async () => {
+    const { hubs, open } = cluster(2);
+    const alice = open(0);
+    await hubs[0]!.joinShared(alice.session, join('alice', 'lobby', { afterSeq: 1 }));
+    const carol = open(1);
+    await hubs[1]!.joinShared(carol.session, join('carol', 'lobby'));
+    await alice.take();
+    expect(alice.summary()).toEqual(['ack:alice:0', 'generic:MISSED_EVENTS', 'user_joined:alice:1', 'user_joined:carol:2']);
+  });
+
+  it('a room emptied while a join to it waits for the owner is kept: the joiner gets every later event (found by fuzzing)', async () => {
+    const { hubs, open } = cluster(2, { roomGraceMs: 0 });
+    const alice = open(1);
+    await hubs[1]!.joinShared(alice.session, join('alice', 'lobby'));
+    const carol = open(0);
+    await hubs[0]!.joinShared(carol.session, join('carol', 'lobby'));
+    const bob = open(1);
+    const joining = hubs[1]!.joinShared(bob.session, join('bob', 'lobby'));
+    // Alice, hub 1's only attached member, leaves while bob's join is on its way.
+    const leaving = hubs[1]!.leaveShared(alice.session, { userId: '', room: 'lobby' });
+    await joining;
+    await leaving;
+    await hubs[0]!.publishShared(carol.session, { userId: '', room: 'lobby', content: 'still here?', clientMsgId: 'c1', traceContext: {} });
+    await bob.take();
+    expect(bob.summary()).toEqual(['ack:bob:2', 'user_joined:bob:3', 'user_left:alice:4', 'message:carol:5']);
+    expect(hubs[1]!.roomCount).toBe(1);
   });
 
   it('a user in the room on two hubs joins once and leaves once, when the last session goes', async () => {
