@@ -4,7 +4,9 @@ import { ClientError, createChannel, createClient, Metadata, Status } from 'nice
 import { ChatServiceDefinition, ClientEnvelope } from '../../gen/chat/v1/chat.js';
 import { ChatConnection } from '../../src/client/ChatConnection.js';
 import type { ConnectionState } from '../../src/client/ConnectionEvent.js';
+import { loadConfig, type ServerConfig } from '../../src/server/config.js';
 import { TestCertificates } from '../helpers/TestCertificates.js';
+import { AUDIENCE, ISSUER, SECRET, Tokens } from '../helpers/Tokens.js';
 import { serverPerTest } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -104,6 +106,22 @@ describe('mTLS', () => {
     // Bob's own certificate lets him in, and alice sees him.
     await t.joined({ userId: 'bob' }, 'lobby', t.client({ tls: certs.tls(ca, bob) }));
     await asAlice.waitFor((e) => e.type === 'user_joined' && e.notice.userId === 'bob', 'bob joining');
+  });
+
+  it('with mTLS and token auth both on, a certificate and a token for different users are refused (PERMISSION_DENIED); the same user gets in', async () => {
+    const tokens = await Tokens.create();
+    try {
+      const auth = (loadConfig({ CHAT_AUTH_HS256_SECRET: SECRET, CHAT_AUTH_ISSUER: ISSUER, CHAT_AUTH_AUDIENCE: AUDIENCE }, []) as ServerConfig).auth;
+      const t = await start({ ...mtls(true), auth });
+      const mixed = t.open({ userId: 'alice' }, t.client({ tls: certs.tls(ca, alice), token: await tokens.hs256({ sub: 'bob' }) }));
+      mixed.session.join('lobby');
+      const end = await mixed.waitEnd();
+      expect(end.code).toBe(Status.PERMISSION_DENIED);
+      expect(end.details).toBe('this connection\'s client certificate is for user "alice", but its token is for "bob"');
+      await t.joined({ userId: 'alice' }, 'lobby', t.client({ tls: certs.tls(ca, alice), token: await tokens.hs256({ sub: 'alice' }) }));
+    } finally {
+      tokens.dispose();
+    }
   });
 
   it('joins as the certificate’s user when the join names no one', async () => {
