@@ -1,20 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  AlreadyJoinedError,
-  ImpersonationError,
-  InvalidContentError,
-  InvalidDisplayNameError,
-  InvalidRequestError,
-  InvalidRoomError,
-  JoinRateLimitedError,
-  NotJoinedError,
-  RateLimitedError,
-  RoomBusyError,
-  RoomFullError,
-  ServerRoomsFullError,
-  ServerShutdownError,
-  TooManyRoomsError,
-} from './errors.js';
+import { InvalidContentError, NotJoinedError, ServerShutdownError } from './errors.js';
 import type { EncodeEvent } from './events.js';
 import type { Backplane } from './Backplane.js';
 import { type Admission, Backpressure, type BackpressureHooks, type BackpressureStats } from './Backpressure.js';
@@ -22,7 +7,8 @@ import type { EncodeBatch } from './Fanout.js';
 import type { Limits } from './limits.js';
 import { type JoinResult, type PublishResult, Room, type RoomSummary } from './Room.js';
 import { Session, type VerifiedUser } from './Session.js';
-import { checkContent, checkDisplayName, checkRoom, checkUserId } from './text.js';
+import { RequestChecks } from './RequestChecks.js';
+import { checkContent } from './text.js';
 
 export interface JoinCommand {
   userId: string;
@@ -85,6 +71,7 @@ export class Hub {
   private readonly encodeRun: EncodeBatch | undefined;
   private readonly maxRunBytes: number;
   private readonly policy: Backpressure;
+  private readonly checks: RequestChecks;
   /** Set when rooms are sequenced by their owner node (Backplane). */
   readonly backplane: Backplane | undefined;
 
@@ -97,6 +84,7 @@ export class Hub {
     this.encodeRun = options.encodeRun;
     this.maxRunBytes = options.maxRunBytes ?? Infinity;
     this.policy = new Backpressure(this.limits, this.sessions, options);
+    this.checks = new RequestChecks(this.limits);
   }
 
   /** What the backpressure policy did so far (logged at drain). */
@@ -197,31 +185,10 @@ export class Hub {
 
   /** Checks a join and binds the session (on its first), then puts it in the room's list: the room to join. */
   private entered(session: Session, cmd: JoinCommand): Room {
-    const { verified } = session;
-    // With a verified user the join may leave user_id empty; naming another is impersonation.
-    const userId = session.bound ? cmd.userId : (verified?.userId ?? cmd.userId);
+    const who = this.checks.join(session, cmd, this.rooms.get(cmd.room), this.rooms.size);
     if (!session.bound) {
-      if (verified !== undefined && cmd.userId !== '' && cmd.userId !== verified.userId) {
-        throw new ImpersonationError(`this stream's token is for user "${verified.userId}", not "${cmd.userId}"`);
-      }
-      if (userId === '') throw new InvalidRequestError('user_id is required on the first join');
-      const refusal = checkUserId(userId, this.limits.maxUserIdLength);
-      if (refusal) throw new InvalidRequestError(verified === undefined ? refusal : `the token's sub: ${refusal}`);
-    }
-    this.admit(session, cmd.userId, cmd.room, '');
-    if (session.rooms.has(cmd.room)) {
-      throw new AlreadyJoinedError(`already in #${cmd.room} on this stream`, cmd.room);
-    }
-    if (session.rooms.size >= this.limits.maxRoomsPerStream) {
-      throw new TooManyRoomsError(`a stream may be in at most ${this.limits.maxRoomsPerStream} rooms`, cmd.room);
-    }
-    this.admitJoin(session, cmd);
-    if (!session.bound) {
-      const displayName = verified?.displayName ?? (cmd.displayName === '' ? userId : cmd.displayName);
-      const refusal = checkDisplayName(displayName, this.limits.maxDisplayNameLength);
-      if (refusal) throw new InvalidDisplayNameError(verified?.displayName === undefined ? refusal : `the token's name claim: ${refusal}`, cmd.room);
-      session.userId = userId;
-      session.displayName = displayName;
+      session.userId = who.userId;
+      session.displayName = who.displayName;
       session.batching = cmd.batchEvents;
       session.packRun = cmd.batchEvents ? this.encodeBatch : this.encodeRun;
     }
@@ -234,7 +201,7 @@ export class Hub {
   }
 
   publish(session: Session, cmd: PublishCommand): PublishResult {
-    this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
+    this.checks.request(session, cmd.userId, cmd.room, cmd.clientMsgId);
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
     const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
@@ -248,7 +215,7 @@ export class Hub {
    * here (it reaches members, its sender too, through the room's events).
    */
   publishShared(session: Session, cmd: PublishCommand): Promise<number> {
-    this.admit(session, cmd.userId, cmd.room, cmd.clientMsgId);
+    this.checks.request(session, cmd.userId, cmd.room, cmd.clientMsgId);
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room, cmd.clientMsgId);
     const refusal = checkContent(cmd.content, this.limits.maxContentBytes);
@@ -269,7 +236,7 @@ export class Hub {
 
   /** Checks a leave and takes the room out of the session's list: the room left. */
   private left(session: Session, cmd: LeaveCommand): Room {
-    this.admit(session, cmd.userId, cmd.room, '');
+    this.checks.request(session, cmd.userId, cmd.room, '');
     const room = session.rooms.get(cmd.room);
     if (room === undefined) throw new NotJoinedError(`not in #${cmd.room}`, cmd.room);
     session.rooms.delete(room.name);
@@ -337,48 +304,6 @@ export class Hub {
     const info = { userId: session.userId, displayName: session.displayName };
     if (seq !== undefined) session.send({ kind: 'user_left', room: room.name, seq, ...info });
     else session.send({ kind: 'session_left', room: room.name, ...info });
-  }
-
-  /** Identity first (no one speaks as someone else), then the rate, then the room name. */
-  private admit(session: Session, userId: string, room: string, clientMsgId: string): void {
-    if (session.bound && userId !== '' && userId !== session.userId) {
-      throw new ImpersonationError(`this stream is bound to user "${session.userId}", not "${userId}"`);
-    }
-    if (!session.rate.take()) {
-      throw new RateLimitedError(
-        `more than ${this.limits.ratePerSecond} requests per second (burst ${this.limits.rateBurst})`,
-        room,
-        clientMsgId,
-      );
-    }
-    const refusal = checkRoom(room, this.limits.maxRoomLength);
-    if (refusal) throw new InvalidRoomError(refusal, room, clientMsgId);
-  }
-
-  /**
-   * The abuse limits on joins: the stream's join rate, then the server's room
-   * count (for a room that does not exist yet), then the room's members and
-   * presence churn (for a user who is not in it yet; another session of a member adds neither).
-   */
-  private admitJoin(session: Session, cmd: JoinCommand): void {
-    const { limits } = this;
-    if (!session.joinRate.take()) {
-      throw new JoinRateLimitedError(`more than ${limits.joinRatePerSecond} joins per second on this stream (burst ${limits.joinBurst})`, cmd.room);
-    }
-    const room = this.rooms.get(cmd.room);
-    if (room === undefined) {
-      if (this.rooms.size >= limits.maxRooms) {
-        throw new ServerRoomsFullError(`the server holds its limit of ${limits.maxRooms} rooms (server-wide); join an existing room or retry later`, cmd.room);
-      }
-      return;
-    }
-    if (room.hasMember(session.bound ? session.userId : cmd.userId)) return;
-    if (room.memberCount >= limits.maxRoomMembers) {
-      throw new RoomFullError(`#${cmd.room} has its limit of ${limits.maxRoomMembers} members`, cmd.room);
-    }
-    if (!room.churn.take()) {
-      throw new RoomBusyError(`#${cmd.room} has more than ${limits.roomChurnPerSecond} joins and leaves per second (burst ${limits.roomChurnBurst}); retry in a moment`, cmd.room);
-    }
   }
 
   private roomFor(name: string): Room {
