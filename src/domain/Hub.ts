@@ -166,12 +166,16 @@ export class Hub {
       this.answered(room);
       if (session.rooms.get(room.name) === room) session.rooms.delete(room.name);
       this.releaseIfEmpty(room);
+      // The owner may have taken the join before the answer was lost: take it back (a leave of a session it does not hold changes nothing).
+      void this.backplane!.leave(session, room).catch(() => {});
       throw error;
     }
     this.answered(room);
-    // Closed (or left) while the owner answered: its leave is already on its way there.
+    // Closed (or left) while the owner answered. Its leave may have reached the owner before this
+    // join did (sent while this node was still starting to follow the room): leave once more, after it.
     if (session.rooms.get(room.name) !== room) {
       this.releaseIfEmpty(room);
+      void this.backplane!.leave(session, room).catch(() => {});
       return { resumed: false, recovered: false, members: view.members.length };
     }
     return room.attach(session, cmd, view);

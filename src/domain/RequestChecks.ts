@@ -88,7 +88,7 @@ export class RequestChecks {
       }
       return;
     }
-    if (room.hasMember(session.bound ? session.userId : cmd.userId)) return;
+    if (room.hasMember(session.bound ? session.userId : (session.verified?.userId ?? cmd.userId))) return;
     if (room.memberCount >= limits.maxRoomMembers) {
       throw new RoomFullError(`#${cmd.room} has its limit of ${limits.maxRoomMembers} members`, cmd.room);
     }

@@ -35,7 +35,8 @@ export class TokenVerifier {
             ? createLocalJWKSet(key.jwks)
             : // jose caches the keys, and refetches early (at most every cooldown) for an unknown kid.
               createRemoteJWKSet(key.url, { cacheMaxAge: config.jwksCacheMs, timeoutDuration: config.jwksTimeoutMs });
-    this.options = { algorithms, issuer: config.issuer, audience: config.audience, clockTolerance: config.clockToleranceS };
+    // A token without exp would make a stream (or a refresh) last forever: exp is required.
+    this.options = { algorithms, issuer: config.issuer, audience: config.audience, clockTolerance: config.clockToleranceS, requiredClaims: ['exp'] };
   }
 
   /** The `authorization: Bearer <JWT>` of a call's metadata, verified. */

@@ -76,6 +76,7 @@ describe('token auth', () => {
       ['an expired token', () => tokens.hs256({ sub: 'alice', expIn: -5 }), 'TOKEN_EXPIRED'],
       ['a token not valid yet', () => tokens.hs256({ sub: 'alice', nbf: Math.floor(Date.now() / 1000) + 60 }), 'NOT_YET_VALID'],
       ['no sub', () => tokens.hs256({}), 'NO_SUBJECT'],
+      ['no exp (it would never end)', () => tokens.hs256({ sub: 'alice', exp: undefined }), 'INVALID_CLAIMS'],
       ['an ES256 token (another algorithm)', () => tokens.es256({ sub: 'alice' }), 'ALGORITHM_NOT_ALLOWED'],
       ['something that is no JWT', async () => 'a.b.c', 'MALFORMED'],
     ])('%s ends the stream UNAUTHENTICATED with the reason', async (_what, make, reason) => {

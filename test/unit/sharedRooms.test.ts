@@ -101,4 +101,22 @@ describe('Hubs sharing rooms through a Backplane', () => {
     expect(backplane.sequencers.get('lobby')!.memberCount).toBe(0);
     expect(hubs[1]!.roomCount).toBe(1); // in its grace period
   });
+
+  it('a session closed before its join reached the owner (its leave got there first) does not stay a member', async () => {
+    const backplane = new MemoryBackplane();
+    const plain = backplane.for('n0');
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The join waits, as a node's first join of a room waits for its consumer; the leave does not.
+    const slowJoin = { ...plain, join: async (...args: Parameters<typeof plain.join>) => (await held, plain.join(...args)) };
+    const hub = new Hub({ limits, encode, backplane: slowJoin });
+    const alice = new Inbox(hub.openSession());
+    const joining = hub.joinShared(alice.session, join('alice', 'lobby'));
+    hub.closeSession(alice.session);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await joining;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(backplane.sequencers.get('lobby')!.memberCount).toBe(0);
+  });
 });

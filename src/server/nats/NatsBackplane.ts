@@ -106,7 +106,9 @@ export class NatsBackplane implements Backplane {
       throw new RoomUnavailableError(`#${cmd.room}: ${reply.message}`);
     }
     const seq = reply.seq ?? 0;
-    await (await this.follow(room)).caughtUp(seq);
+    // Its sender's own copy is queued once this node applied it; a room released meanwhile has nobody to queue it to.
+    const follower = this.followers.get(room);
+    if (follower !== undefined) await (await follower).caughtUp(seq);
     return seq;
   }
 

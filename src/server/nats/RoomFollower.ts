@@ -1,5 +1,6 @@
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import { RoomUnavailableError } from '../../domain/errors.js';
 import type { Room } from '../../domain/Room.js';
 import { ROOM_STREAM, roomSubject } from './natsNames.js';
 import type { StoredBatch } from './wire.js';
@@ -44,18 +45,25 @@ export class RoomFollower {
   /** Resolves once the room has applied its owner's events up to `seq` of `epoch` (by default the one it is in). */
   caughtUp(seq: number, epoch = this.room.epoch): Promise<void> {
     if (this.reached(seq, epoch)) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new RoomUnavailableError(`#${this.room.name}: this node no longer follows the room's events`));
     return new Promise((resolve) => this.waiters.push({ seq, epoch, resolve }));
   }
 
   stop(): void {
     this.stopped = true;
     void this.messages?.close();
+    // Nobody will apply more of the room here: whoever waits for it goes on.
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.resolve();
   }
 
   private async open(): Promise<void> {
     const from = this.streamSeq === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.streamSeq + 1 };
     const consumer = await this.js.consumers.get(ROOM_STREAM, { filter_subjects: roomSubject(this.room.name), ...from });
     const messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
+    // Stopped while the consumer was being made: nobody else would close it.
+    if (this.stopped) return void messages.close();
     this.messages = messages;
     void this.read(messages);
     void this.watch(messages);
@@ -70,7 +78,9 @@ export class RoomFollower {
         if (this.waiters.length > 0) this.wake();
       }
     } catch (error) {
+      // A stored message that cannot be read: the room would go silent here, so every waiter goes on and the follower stops.
       this.log.error({ event: 'room_follow_failed', room: this.room.name, error: String(error) });
+      this.stop();
     }
   }
 

@@ -62,7 +62,14 @@ export class RoomOwner {
     } catch {
       return undefined;
     }
-    const start = await readStart(room, ctx);
+    let start: SequencerStart;
+    try {
+      start = await readStart(room, ctx);
+    } catch (error) {
+      // Give the lease back at once rather than hold the room for a TTL nobody renews.
+      await ctx.owners.delete(roomToken(room)).catch(() => {});
+      throw error;
+    }
     const owner = new RoomOwner(room, ctx, new RoomSequencer(room, start.epoch, start), revision);
     owner.listen();
     ctx.log.info({ event: 'room_owned', room, epoch: start.epoch, seq: start.seq, members: owner.sequencer.memberCount });
