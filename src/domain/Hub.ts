@@ -189,7 +189,10 @@ export class Hub {
 
   /** Checks a join and binds the session (on its first), then puts it in the room's list: the room to join. */
   private entered(session: Session, cmd: JoinCommand): Room {
-    const who = this.checks.join(session, cmd, this.rooms.get(cmd.room), this.rooms.size);
+    // Rooms nobody is in (kept for their grace period) make way for new ones at the limit,
+    // so one client joining and leaving many names cannot hold every place.
+    const taken = this.rooms.size - (this.graceTimers.size > 0 ? 1 : 0);
+    const who = this.checks.join(session, cmd, this.rooms.get(cmd.room), taken);
     if (!session.bound) {
       session.userId = who.userId;
       session.displayName = who.displayName;
@@ -197,6 +200,7 @@ export class Hub {
       session.packRun = cmd.batchEvents ? this.encodeBatch : this.encodeRun;
     }
     const fresh = !this.rooms.has(cmd.room);
+    if (fresh && this.rooms.size >= this.limits.maxRooms) this.freeOldestEmpty();
     const room = this.roomFor(cmd.room);
     // A new room's first member spends its churn too (an existing room's was spent in admitJoin).
     if (fresh) room.churn.take();
@@ -322,6 +326,18 @@ export class Hub {
       this.rooms.set(name, room);
     }
     return room;
+  }
+
+  /** Frees the room that has been empty longest, before its grace period is over (its history goes with it). */
+  private freeOldestEmpty(): void {
+    const [name, timer] = this.graceTimers.entries().next().value ?? [];
+    if (name === undefined) return;
+    clearTimeout(timer);
+    this.graceTimers.delete(name);
+    const room = this.rooms.get(name);
+    if (room === undefined || !room.isEmpty) return;
+    this.rooms.delete(name);
+    this.backplane?.release(room);
   }
 
   /** An empty room keeps its history for the grace period, so a lone member can resume. */

@@ -69,14 +69,21 @@ describe('Hub: limits on joins', () => {
     expect(hub.listRooms().map((r) => [r.room, r.memberCount])).toEqual([['elsewhere', 1], ['lobby', 1]]);
   });
 
-  it('a room in its grace period still counts against CHAT_MAX_ROOMS; joining it again does not need a new place', () => {
-    start({ maxRooms: 1, roomGraceMs: 60_000 });
+  it('a room in its grace period counts against CHAT_MAX_ROOMS until a new room needs its place: then the one empty longest is freed', () => {
+    start({ maxRooms: 2, roomGraceMs: 60_000 });
     const alice = open();
     join(alice, 'alice', 'a');
+    join(alice, 'alice', 'b');
     hub.leave(alice, { userId: '', room: 'a' });
-    expect(hub.roomCount).toBe(1);
-    expect(refusal(() => join(open(), 'bob', 'b'))).toBeInstanceOf(ServerRoomsFullError);
-    join(open(), 'bob', 'a');
+    hub.leave(alice, { userId: '', room: 'b' });
+    expect(hub.roomCount).toBe(2);
+    // Joining one of them again needs no new place.
+    join(open(), 'bob', 'b');
+    // A new room takes the place of the one empty longest.
+    join(open(), 'carol', 'c');
+    expect(hub.listRooms().map((r) => r.room)).toEqual(['b', 'c']);
+    // No room is empty now: the next new one is refused.
+    expect(refusal(() => join(open(), 'dave', 'd'))).toBeInstanceOf(ServerRoomsFullError);
   });
 
   it('0 turns the join rate and the room churn off', () => {
