@@ -78,27 +78,32 @@ export class RoomFollower {
         if (this.waiters.length > 0) this.wake();
       }
     } catch (error) {
-      // A stored message that cannot be read: the room would go silent here, so every waiter goes on and the follower stops.
+      // The consumer failed, or a stored message cannot be read (it is skipped: the new consumer starts after it).
       this.log.error({ event: 'room_follow_failed', room: this.room.name, error: String(error) });
-      this.stop();
     }
+    void this.reopen(messages, 'the consumer ended');
   }
 
   private async watch(messages: ConsumerMessages): Promise<void> {
     for await (const status of messages.status()) {
-      if (status.type !== 'heartbeats_missed' || status.count < MISSED_HEARTBEATS || this.stopped) continue;
-      this.log.warn({ event: 'room_follow_reopen', room: this.room.name, afterStreamSeq: this.streamSeq });
-      await messages.close().catch(() => {});
-      while (!this.stopped) {
-        try {
-          await this.open();
-          return;
-        } catch (error) {
-          this.log.warn({ event: 'room_follow_reopen_failed', room: this.room.name, error: String(error) });
-          await new Promise((resolve) => setTimeout(resolve, REOPEN_MS));
-        }
+      if (status.type === 'heartbeats_missed' && status.count >= MISSED_HEARTBEATS) return this.reopen(messages, 'heartbeats missed');
+    }
+  }
+
+  /** Makes the consumer again after `messages` ended or went quiet (once, whoever notices first), retrying until it is made or the follower stops. */
+  private async reopen(messages: ConsumerMessages, why: string): Promise<void> {
+    if (this.stopped || this.messages !== messages) return;
+    this.messages = undefined;
+    this.log.warn({ event: 'room_follow_reopen', room: this.room.name, afterStreamSeq: this.streamSeq, why });
+    await messages.close().catch(() => {});
+    while (!this.stopped) {
+      try {
+        await this.open();
+        return;
+      } catch (error) {
+        this.log.warn({ event: 'room_follow_reopen_failed', room: this.room.name, error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, REOPEN_MS));
       }
-      return;
     }
   }
 
