@@ -121,6 +121,11 @@ export class Room {
     return this.local;
   }
 
+  /** The seq of the room's newest event (0 before the first). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   summary(): RoomSummary {
     return { room: this.name, memberCount: this.members.size, lastSeq: this.seq, epoch: this.epoch };
   }

@@ -108,7 +108,7 @@ export class RoomFollower {
   }
 
   private reached(seq: number, epoch: string): boolean {
-    return this.room.epoch === epoch && this.room.summary().lastSeq >= seq;
+    return this.room.epoch === epoch && this.room.lastSeq >= seq;
   }
 
   private wake(): void {
