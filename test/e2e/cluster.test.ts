@@ -201,7 +201,14 @@ describe('rooms across chat servers on a 3-node NATS cluster', () => {
     await cluster.kill(leader, 'SIGKILL');
     // Each stream's requests go one at a time, so these are in flight across the election.
     for (let round = 20; round < 60; round++) send(round);
-    for (const log of members) await waitFor(() => log.of('message', 'lobby').length >= 120 || undefined, { what: 'all 120 messages', timeoutMs: 60_000 });
+    try {
+      for (const log of members) await waitFor(() => log.of('message', 'lobby').length >= 120 || undefined, { what: 'all 120 messages', timeoutMs: 60_000 });
+    } catch (error) {
+      // What the servers said, for a failure that only shows under load.
+      for (const n of [a, b]) console.error(n.process.logs().filter((l) => l.level !== 30 || String(l.event).startsWith('room')).map((l) => JSON.stringify(l)).join('\n'));
+      console.error('received', members.map((m) => m.of('message', 'lobby').length), members.map((m) => m.events.length));
+      throw error;
+    }
 
     const order = contents(members[0]!, 'lobby');
     expect(order).toHaveLength(120);

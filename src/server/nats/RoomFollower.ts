@@ -9,6 +9,10 @@ import type { StoredBatch } from './wire.js';
 const FOLLOW_EXPIRES_MS = 5000;
 /** Heartbeats missed in a row after which a follower's consumer is taken for dead. */
 const MISSED_HEARTBEATS = 2;
+/** How long someone may wait for stored events with none arriving before the consumer is taken for stuck. */
+const STALL_MS = 5000;
+/** What the client reports when its consumer (or the way to it) is gone: made again at once. */
+const GONE = new Set(['consumer_not_found', 'consumer_deleted', 'stream_not_found', 'no_responders']);
 /** Wait between attempts to make a follower's consumer again. */
 const REOPEN_MS = 500;
 
@@ -29,6 +33,9 @@ export class RoomFollower {
   /** The stream sequence of the last message applied: where a new consumer starts. */
   private streamSeq = 0;
   private stopped = false;
+  /** Messages read so far, and the timer that checks they keep coming while someone waits (checkWaiters). */
+  private received = 0;
+  private watchdog: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -46,11 +53,24 @@ export class RoomFollower {
   caughtUp(seq: number, epoch = this.room.epoch): Promise<void> {
     if (this.reached(seq, epoch)) return Promise.resolve();
     if (this.stopped) return Promise.reject(new RoomUnavailableError(`#${this.room.name}: this node no longer follows the room's events`));
+    this.watchdog ??= setTimeout(() => this.checkWaiters(this.received), STALL_MS).unref();
     return new Promise((resolve) => this.waiters.push({ seq, epoch, resolve }));
+  }
+
+  /**
+   * Someone waits for events the owner has stored: if none came since `before`,
+   * the consumer is stuck in a way the client does not report, so it is made again.
+   */
+  private checkWaiters(before: number): void {
+    this.watchdog = undefined;
+    if (this.waiters.length === 0 || this.stopped) return;
+    if (this.received === before && this.messages !== undefined) void this.reopen(this.messages, 'no events while some were awaited');
+    this.watchdog = setTimeout(() => this.checkWaiters(this.received), STALL_MS).unref();
   }
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.watchdog);
     void this.messages?.close();
     // Nobody will apply more of the room here: whoever waits for it goes on.
     const waiting = this.waiters;
@@ -72,6 +92,7 @@ export class RoomFollower {
   private async read(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const m of messages) {
+        this.received += 1;
         this.streamSeq = m.seq;
         const stored = m.json<StoredBatch>();
         for (const event of stored.events) this.room.apply(event, stored.epoch);
@@ -87,6 +108,8 @@ export class RoomFollower {
   private async watch(messages: ConsumerMessages): Promise<void> {
     for await (const status of messages.status()) {
       if (status.type === 'heartbeats_missed' && status.count >= MISSED_HEARTBEATS) return this.reopen(messages, 'heartbeats missed');
+      // During a failover the client may keep asking a consumer that is gone, without missing heartbeats.
+      if (GONE.has(status.type)) return this.reopen(messages, status.type);
     }
   }
 
